@@ -1,0 +1,33 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Layers (see DESIGN.md): system libraries → Tensor → Core → Experts → Rewards → Scenarios → CLI.
+// No unsafe build flags: the library must be correct and fast when built as someone else's dependency.
+let package = Package(
+    name: "UniRL",
+    products: [
+        .library(name: "UniRLTensor", targets: ["UniRLTensor"]),
+        .executable(name: "unirl", targets: ["UniRLCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .target(name: "UniRLTensor", dependencies: ["CBLAS", "CPNG", "CTurboJPEG"], path: "Sources/Tensor"),
+        .executableTarget(name: "UniRLCLI",
+                          dependencies: ["UniRLTensor",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                                         .product(name: "Logging", package: "swift-log")],
+                          path: "Sources/CLI"),
+        .testTarget(name: "TensorTests", dependencies: ["UniRLTensor"], path: "Tests/TensorTests",
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

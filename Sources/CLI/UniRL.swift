@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct UniRL: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unirl",
+        abstract: "Reinforcement learning for unified language + diffusion models.",
+        subcommands: [])
+}
