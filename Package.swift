@@ -7,11 +7,14 @@ let package = Package(
     name: "UniRL",
     products: [
         .library(name: "UniRLTensor", targets: ["UniRLTensor"]),
+        .library(name: "UniRLShapesWorld", targets: ["UniRLShapesWorld"]),
+        .library(name: "UniRLCore", targets: ["UniRLCore"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -21,13 +24,22 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
         .target(name: "UniRLTensor", dependencies: ["CBLAS", "CPNG", "CTurboJPEG"], path: "Sources/Tensor"),
+        .target(name: "UniRLShapesWorld", dependencies: ["UniRLTensor"], path: "Sources/ShapesWorld",
+                resources: [.copy("Resources")]),
+        .target(name: "UniRLCore",
+                dependencies: ["UniRLTensor",
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "Yams", package: "Yams")],
+                path: "Sources/Core"),
         .executableTarget(name: "UniRLCLI",
-                          dependencies: ["UniRLTensor",
+                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Sources/CLI"),
         .testTarget(name: "TensorTests", dependencies: ["UniRLTensor"], path: "Tests/TensorTests",
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "ShapesWorldTests", dependencies: ["UniRLShapesWorld"], path: "Tests/ShapesWorldTests"),
+        .testTarget(name: "CoreTests", dependencies: ["UniRLCore"], path: "Tests/CoreTests"),
     ],
     swiftLanguageModes: [.v6]
 )

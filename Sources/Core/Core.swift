@@ -1,0 +1,2 @@
+// Replaced by the Core implementation.
+import UniRLTensor
