@@ -32,7 +32,7 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/Core"),
         .executableTarget(name: "UniRLCLI",
-                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore",
+                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "CBLAS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Sources/CLI"),

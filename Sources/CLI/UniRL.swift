@@ -5,5 +5,5 @@ struct UniRL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unirl",
         abstract: "Reinforcement learning for unified language + diffusion models.",
-        subcommands: [])
+        subcommands: [DemoCommand.self, BenchCommand.self])
 }

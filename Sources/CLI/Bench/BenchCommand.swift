@@ -1,0 +1,60 @@
+import ArgumentParser
+import CBLAS
+import Foundation
+import UniRLTensor
+
+/// `unirl bench …`: performance tables (never timed tests).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Print benchmark tables.", subcommands: [TensorBench.self])
+}
+
+struct TensorBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tensor",
+        abstract: "Engine GEMM vs raw cblas_sgemm, and transformer / conv / linear-attention blocks vs PyTorch.")
+
+    @Flag(help: "Print JSON instead of a Markdown table.") var json = false
+    @Option(help: "Threads for OpenBLAS, our kernels and PyTorch (set before anything runs).") var threads = 2
+    @Option(help: "Matrix sizes for the GEMM rows.") var sizes: [Int] = [256, 512, 1024, 2048]
+    @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
+    @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
+
+    func validate() throws {
+        if let env = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], Int(env) != threads {
+            throw ValidationError("UNIRL_NUM_THREADS=\(env) disagrees with --threads \(threads)")
+        }
+        if Parallel.threadCount != threads {
+            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+        }
+    }
+
+    func run() throws {
+        openblas_set_num_threads(Int32(threads))
+        var rows = TensorBenchmarks.matmulRows(sizes: sizes)
+        var blocks = TensorBenchmarks.blockRows(TensorBenchmarks.blockCases())
+        var torchVersion: String?
+        if !noTorch, let torch = TorchReference(root: URL(fileURLWithPath: root)),
+           let out = torch.run(cases: ["transformer_block", "conv_block", "linear_attention"], threads: threads) {
+            torchVersion = out.torch
+            for i in blocks.indices {
+                if let r = out.results.first(where: { $0.name == blocks[i].name && $0.pass == blocks[i].pass }) {
+                    blocks[i].referenceMs = r.ms
+                    blocks[i].referenceName = "torch \(out.torch)"
+                }
+            }
+        }
+        rows += blocks
+        let report = BenchmarkReport(suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion, rows: rows)
+        if json {
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(report), as: UTF8.self))
+        } else {
+            print("unirl bench tensor — \(report.machine), \(threads) threads, median ms\n")
+            print(report.table())
+            if torchVersion == nil && !noTorch {
+                print("\n(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// One measured row of a benchmark table.
+struct BenchmarkRow: Codable {
+    var name: String
+    var pass: String
+    var shape: String
+    /// Median wall time of our implementation, milliseconds.
+    var ms: Double
+    /// The comparison point (PyTorch or raw BLAS) in milliseconds, when measured.
+    var referenceMs: Double?
+    var referenceName: String?
+    var gflops: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case name, pass, shape, ms, gflops
+        case referenceMs = "reference_ms", referenceName = "reference"
+    }
+}
+
+struct BenchmarkReport: Codable {
+    var suite: String
+    var threads: Int
+    var machine: String
+    var torchVersion: String?
+    var rows: [BenchmarkRow]
+
+    enum CodingKeys: String, CodingKey {
+        case suite, threads, machine, rows
+        case torchVersion = "torch_version"
+    }
+
+    /// A Markdown table: ours, the reference, and ours as a fraction of the reference's speed.
+    func table() -> String {
+        var lines = ["| case | pass | shape | UniRL ms | reference | reference ms | speed vs reference |",
+                     "|---|---|---|---:|---|---:|---:|"]
+        for r in rows {
+            let ref = r.referenceMs.map { String(format: "%.3f", $0) } ?? "—"
+            let ratio = r.referenceMs.map { String(format: "%.2f×", $0 / r.ms) } ?? "—"
+            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(String(format: "%.3f", r.ms)) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Median wall time of `body` in milliseconds over `repeats` runs after `warmup` runs.
+func medianMilliseconds(warmup: Int = 3, repeats: Int = 10, _ body: () -> Void) -> Double {
+    for _ in 0..<warmup { body() }
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+/// The CPU model, from /proc/cpuinfo.
+func machineDescription() -> String {
+    let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
+    return "\(model.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+}

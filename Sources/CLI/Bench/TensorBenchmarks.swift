@@ -1,0 +1,67 @@
+import CBLAS
+import Foundation
+import UniRLTensor
+
+/// The engine's benchmarks: GEMM against raw `cblas_sgemm`, and three blocks against PyTorch.
+enum TensorBenchmarks {
+    static func matmulRows(sizes: [Int]) -> [BenchmarkRow] {
+        var rng = RandomState(seed: 1)
+        return sizes.map { n in
+            let a = Tensor.randomNormal([n, n], using: &rng), b = Tensor.randomNormal([n, n], using: &rng)
+            let repeats = n >= 2048 ? 3 : 10
+            let ours = medianMilliseconds(warmup: 1, repeats: repeats) { _ = withoutGrad { a.matmul(b) } }
+            let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
+            defer { c.deallocate() }
+            let raw = medianMilliseconds(warmup: 1, repeats: repeats) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
+                            a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c, Int32(n))
+            }
+            let flops = 2 * Double(n) * Double(n) * Double(n)
+            return BenchmarkRow(name: "matmul_\(n)", pass: "forward", shape: "\(n)×\(n)·\(n)×\(n)", ms: ours,
+                                referenceMs: raw, referenceName: "cblas_sgemm", gflops: flops / ours / 1e6)
+        }
+    }
+
+    /// A block under test: a forward closure and the input it runs on.
+    struct BlockCase {
+        var name: String
+        var shape: String
+        var parameters: [Parameter]
+        var forward: (Tensor) -> Tensor
+        var input: Tensor
+    }
+
+    static func blockCases() -> [BlockCase] {
+        var rng = RandomState(seed: 7)
+        let transformer = TransformerBlock(.init(hiddenSize: 128, numHeads: 4, intermediateSize: 512), rng: &rng)
+        let mask = Tensor.ones([8, 128])
+        let conv = ConvBlock(.init(inChannels: 32, midChannels: 64, groups: 8), rng: &rng)
+        let linear = LinearAttentionBlock(hidden: 128, heads: 4, rng: &rng)
+        return [
+            BlockCase(name: "transformer_block", shape: "x[8,128,128] C=128 H=4 I=512",
+                      parameters: transformer.namedParameters().map(\.parameter),
+                      forward: { transformer($0, attentionMask: mask) }, input: .randomNormal([8, 128, 128], using: &rng)),
+            BlockCase(name: "conv_block", shape: "x[8,32,32,32] Cm=64 G=8",
+                      parameters: conv.namedParameters().map(\.parameter),
+                      forward: { conv($0) }, input: .randomNormal([8, 32, 32, 32], using: &rng)),
+            BlockCase(name: "linear_attention", shape: "x[8,256,128] H=4",
+                      parameters: linear.namedParameters().map(\.parameter),
+                      forward: { linear($0) }, input: .randomNormal([8, 256, 128], using: &rng)),
+        ]
+    }
+
+    /// Forward (no tape, as PyTorch's `no_grad`) and forward+backward of L = Σout²/numel.
+    static func blockRows(_ cases: [BlockCase]) -> [BenchmarkRow] {
+        cases.flatMap { c -> [BenchmarkRow] in
+            let forward = medianMilliseconds { _ = withoutGrad { c.forward(c.input) } }
+            let x = c.input.requiringGrad()
+            let both = medianMilliseconds {
+                for p in c.parameters { p.zeroGrad() }
+                let out = c.forward(x)
+                (out.square().sum() * (1 / Float(out.elementCount))).backward()
+            }
+            return [BenchmarkRow(name: c.name, pass: "forward", shape: c.shape, ms: forward),
+                    BenchmarkRow(name: c.name, pass: "forward_backward", shape: c.shape, ms: both)]
+        }
+    }
+}

@@ -1,2 +1,0 @@
-// Replaced by the Core implementation.
-import UniRLTensor

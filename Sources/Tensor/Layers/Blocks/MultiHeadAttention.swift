@@ -1,0 +1,48 @@
+/// Multi-head self-attention with grouped-query key/value heads, q/k/v biases and rotary
+/// positions, laid out as Qwen2's `Qwen2Attention` (`q_proj`, `k_proj`, `v_proj`, `o_proj`).
+public final class MultiHeadAttention: Module {
+    public let heads: Int, keyValueHeads: Int, headDim: Int
+    public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+
+    public init(hidden: Int, heads: Int, keyValueHeads: Int? = nil, headDim: Int? = nil, qkvBias: Bool = true,
+                rng: inout RandomState) {
+        self.heads = heads
+        self.keyValueHeads = keyValueHeads ?? heads
+        self.headDim = headDim ?? hidden / heads
+        qProj = Linear(inputSize: hidden, outputSize: heads * self.headDim, bias: qkvBias, rng: &rng)
+        kProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, rng: &rng)
+        vProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, rng: &rng)
+        oProj = Linear(inputSize: heads * self.headDim, outputSize: hidden, bias: false, rng: &rng)
+    }
+
+    public var submodules: [String: any Module] { ["q_proj": qProj, "k_proj": kProj, "v_proj": vProj, "o_proj": oProj] }
+
+    /// Splits [B, T, n·D] into [B, n, T, D].
+    func splitHeads(_ x: Tensor, _ n: Int) -> Tensor {
+        x.reshaped([x.shape[0], x.shape[1], n, headDim]).transposed(1, 2)
+    }
+
+    /// x [B, T, C] → [B, T, C]; `rotary` holds cos/sin tables broadcastable to [B, H, T, D].
+    public func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor)?, mask: AttentionMask) -> Tensor {
+        var q = splitHeads(qProj(x), heads), k = splitHeads(kProj(x), keyValueHeads)
+        let v = splitHeads(vProj(x), keyValueHeads)
+        if let rotary {
+            q = q.applyingRotaryEmbedding(cos: rotary.cos, sin: rotary.sin)
+            k = k.applyingRotaryEmbedding(cos: rotary.cos, sin: rotary.sin)
+        }
+        let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
+        return oProj(o.transposed(1, 2).reshaped([x.shape[0], x.shape[1], heads * headDim]))
+    }
+}
+
+/// The gated MLP of Llama/Qwen: down(silu(gate(x)) · up(x)).
+public final class SwiGLU: Module {
+    public let gateProj: Linear, upProj: Linear, downProj: Linear
+    public init(hidden: Int, intermediate: Int, bias: Bool = false, rng: inout RandomState) {
+        gateProj = Linear(inputSize: hidden, outputSize: intermediate, bias: bias, rng: &rng)
+        upProj = Linear(inputSize: hidden, outputSize: intermediate, bias: bias, rng: &rng)
+        downProj = Linear(inputSize: intermediate, outputSize: hidden, bias: bias, rng: &rng)
+    }
+    public var submodules: [String: any Module] { ["gate_proj": gateProj, "up_proj": upProj, "down_proj": downProj] }
+    public func callAsFunction(_ x: Tensor) -> Tensor { downProj(gateProj(x).silu() * upProj(x)) }
+}

@@ -1,0 +1,225 @@
+// 2-D convolution (PyTorch `F.conv2d` semantics: cross-correlation, NCHW, weight
+// [Cout, Cin/groups, kh, kw]) by im2col + GEMM per image and group, with a direct kernel for
+// depthwise convolutions. Images are split across cores; BLAS runs single-threaded inside.
+
+/// Geometry of one convolution.
+@usableFromInline
+struct ConvGeometry: Sendable {
+    let batch, inChannels, height, width: Int
+    let outChannels, kernelH, kernelW, stride, padding, groups: Int
+    var outH: Int { (height + 2 * padding - kernelH) / stride + 1 }
+    var outW: Int { (width + 2 * padding - kernelW) / stride + 1 }
+    var inPerGroup: Int { inChannels / groups }
+    var outPerGroup: Int { outChannels / groups }
+    /// Rows of the im2col matrix of one group.
+    var colRows: Int { inPerGroup * kernelH * kernelW }
+    var isPointwise: Bool { kernelH == 1 && kernelW == 1 && stride == 1 && padding == 0 }
+    var isDepthwise: Bool { groups == inChannels && groups == outChannels }
+}
+
+/// Unfolds one group's input planes into [colRows, outH·outW].
+private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    let oh = g.outH, ow = g.outW
+    for c in 0..<g.inPerGroup {
+        let plane = x + c * g.height * g.width
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                for oy in 0..<oh {
+                    let iy = oy * g.stride - g.padding + ky
+                    let dst = row + oy * ow
+                    if iy < 0 || iy >= g.height { dst.update(repeating: 0, count: ow); continue }
+                    let src = plane + iy * g.width
+                    for ox in 0..<ow {
+                        let ix = ox * g.stride - g.padding + kx
+                        dst[ox] = ix >= 0 && ix < g.width ? src[ix] : 0
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the columns back into one group's input-gradient planes (the transpose of im2col).
+private func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    let oh = g.outH, ow = g.outW
+    for c in 0..<g.inPerGroup {
+        let plane = dx + c * g.height * g.width
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                for oy in 0..<oh {
+                    let iy = oy * g.stride - g.padding + ky
+                    if iy < 0 || iy >= g.height { continue }
+                    let src = row + oy * ow, dst = plane + iy * g.width
+                    for ox in 0..<ow {
+                        let ix = ox * g.stride - g.padding + kx
+                        if ix >= 0 && ix < g.width { dst[ix] += src[ox] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Direct depthwise convolution of one image: out[c] = w[c] ⋆ x[c] (+ bias).
+private func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
+    let oh = g.outH, ow = g.outW, kk = g.kernelH * g.kernelW
+    for c in 0..<g.inChannels {
+        let plane = x + c * g.height * g.width, o = out + c * oh * ow, wc = w + c * kk
+        o.update(repeating: 0, count: oh * ow)
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let wv = wc[ky * g.kernelW + kx]
+                for oy in 0..<oh {
+                    let iy = oy * g.stride - g.padding + ky
+                    if iy < 0 || iy >= g.height { continue }
+                    let src = plane + iy * g.width, dst = o + oy * ow
+                    let oxLo = Swift.max(0, (g.padding - kx + g.stride - 1) / g.stride)
+                    let oxHi = Swift.min(ow, (g.width + g.padding - kx + g.stride - 1) / g.stride)
+                    if oxLo >= oxHi { continue }
+                    if g.stride == 1 {
+                        let s = src + (oxLo - g.padding + kx)
+                        for ox in 0..<(oxHi - oxLo) { dst[oxLo + ox] += wv * s[ox] }
+                    } else {
+                        for ox in oxLo..<oxHi { dst[ox] += wv * src[ox * g.stride - g.padding + kx] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Backward of the depthwise kernel for one image: accumulates dx and dw.
+private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gout: UnsafePointer<Float>,
+                               _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?, _ g: ConvGeometry) {
+    let oh = g.outH, ow = g.outW, kk = g.kernelH * g.kernelW
+    for c in 0..<g.inChannels {
+        let plane = x + c * g.height * g.width, go = gout + c * oh * ow, wc = w + c * kk
+        for ky in 0..<g.kernelH {
+            for kx in 0..<g.kernelW {
+                let wv = wc[ky * g.kernelW + kx]
+                var acc: Float = 0
+                for oy in 0..<oh {
+                    let iy = oy * g.stride - g.padding + ky
+                    if iy < 0 || iy >= g.height { continue }
+                    let src = plane + iy * g.width, grow = go + oy * ow
+                    let oxLo = Swift.max(0, (g.padding - kx + g.stride - 1) / g.stride)
+                    let oxHi = Swift.min(ow, (g.width + g.padding - kx + g.stride - 1) / g.stride)
+                    if oxLo >= oxHi { continue }
+                    for ox in oxLo..<oxHi {
+                        let ix = ox * g.stride - g.padding + kx
+                        acc += grow[ox] * src[ix]
+                        if let dx { dx[c * g.height * g.width + iy * g.width + ix] += wv * grow[ox] }
+                    }
+                }
+                if let dw { dw[c * kk + ky * g.kernelW + kx] += acc }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// 2-D convolution of x [N, Cin, H, W] with weight [Cout, Cin/groups, kh, kw] and optional
+    /// bias [Cout], symmetric zero padding, equal strides.
+    public func conv2d(weight: Tensor, bias: Tensor? = nil, stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+        precondition(rank == 4 && weight.rank == 4, "conv2d needs x [N,C,H,W] and weight [Cout,Cin/g,kh,kw], got \(shape), \(weight.shape)")
+        precondition(groups > 0 && shape[1] % groups == 0 && weight.shape[0] % groups == 0 && weight.shape[1] * groups == shape[1],
+                     "conv2d: input channels \(shape[1]), weight \(weight.shape) and groups \(groups) disagree")
+        if let bias { precondition(bias.shape == [weight.shape[0]], "conv2d bias \(bias.shape) for \(weight.shape[0]) output channels") }
+        let g = ConvGeometry(batch: shape[0], inChannels: shape[1], height: shape[2], width: shape[3],
+                             outChannels: weight.shape[0], kernelH: weight.shape[2], kernelW: weight.shape[3],
+                             stride: stride, padding: padding, groups: groups)
+        precondition(g.outH > 0 && g.outW > 0, "conv2d output would be empty for input \(shape) and kernel \(weight.shape)")
+        let x = self
+        let inImage = g.inChannels * g.height * g.width, outPlane = g.outH * g.outW, outImage = g.outChannels * outPlane
+        let xp = storage.pointer, wp = weight.storage.pointer, bp = bias?.storage.pointer
+        let out = Tensor(shape: [g.batch, g.outChannels, g.outH, g.outW]) { dst in
+            let o = dst.baseAddress!
+            Parallel.withSingleThreadedBLAS {
+                Parallel.forEachRange(g.batch, costPerItem: outImage * g.colRows) { r in
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise || g.isDepthwise ? 1 : g.colRows * outPlane)
+                    defer { col.deallocate() }
+                    for n in r {
+                        let xi = xp + n * inImage, oi = o + n * outImage
+                        if g.isDepthwise {
+                            depthwiseForward(xi, wp, oi, g)
+                        } else {
+                            for gi in 0..<g.groups {
+                                let xg = xi + gi * g.inPerGroup * g.height * g.width
+                                let cols: UnsafePointer<Float>
+                                if g.isPointwise { cols = UnsafePointer(xg) } else { im2col(xg, col, g); cols = UnsafePointer(col) }
+                                sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: false, cols, transposeB: false,
+                                      oi + gi * g.outPerGroup * outPlane, m: g.outPerGroup, n: outPlane, k: g.colRows)
+                            }
+                        }
+                        if let bp { for c in 0..<g.outChannels { let row = oi + c * outPlane; let b = bp[c]; for j in 0..<outPlane { row[j] += b } } }
+                    }
+                }
+            }
+        }
+        var inputs = [x, weight]
+        if let bias { inputs.append(bias) }
+        return Tensor.record("conv2d", result: out, inputs: inputs) { gradOut in
+            let gp = gradOut.storage.pointer
+            let needX = x.requiresGrad, needW = weight.requiresGrad
+            let dx = needX ? Tensor.zeros(x.shape) : nil
+            let dxp = dx?.storage.pointer
+            let chunks = Swift.min(Parallel.threadCount, g.batch)
+            let wCount = weight.elementCount
+            // Per-chunk weight-gradient partials, summed in chunk order.
+            let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * wCount)
+            partial.initialize(repeating: 0, count: chunks * wCount)
+            defer { partial.deallocate() }
+            Parallel.withSingleThreadedBLAS {
+                Parallel.forEachRange(chunks, costPerItem: Swift.max(1, g.batch * outImage * g.colRows * 2 / chunks)) { cr in
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isDepthwise ? 1 : g.colRows * outPlane)
+                    defer { col.deallocate() }
+                    for c in cr {
+                        let dw = partial + c * wCount
+                        for n in (g.batch * c / chunks)..<(g.batch * (c + 1) / chunks) {
+                            let xi = xp + n * inImage, gi0 = gp + n * outImage
+                            if g.isDepthwise {
+                                depthwiseBackward(xi, wp, gi0, dxp.map { $0 + n * inImage }, needW ? dw : nil, g)
+                                continue
+                            }
+                            for gi in 0..<g.groups {
+                                let xg = xi + gi * g.inPerGroup * g.height * g.width
+                                let gg = gi0 + gi * g.outPerGroup * outPlane
+                                if needW {
+                                    let cols: UnsafePointer<Float>
+                                    if g.isPointwise { cols = UnsafePointer(xg) } else { im2col(xg, col, g); cols = UnsafePointer(col) }
+                                    // dW_g += G_g · colsᵀ
+                                    sgemm(gg, transposeA: false, cols, transposeB: true, dw + gi * g.outPerGroup * g.colRows,
+                                          m: g.outPerGroup, n: g.colRows, k: outPlane, accumulate: true)
+                                }
+                                if let dxp {
+                                    let dxg = dxp + n * inImage + gi * g.inPerGroup * g.height * g.width
+                                    if g.isPointwise {
+                                        sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: true, gg, transposeB: false,
+                                              dxg, m: g.colRows, n: outPlane, k: g.outPerGroup, accumulate: true)
+                                    } else {
+                                        sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: true, gg, transposeB: false,
+                                              col, m: g.colRows, n: outPlane, k: g.outPerGroup)
+                                        col2im(col, dxg, g)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            var grads: [Tensor?] = [dx, nil]
+            if needW {
+                grads[1] = Tensor(shape: weight.shape) { d in
+                    d.initialize(repeating: 0)
+                    for c in 0..<chunks { for i in 0..<wCount { d[i] += partial[c * wCount + i] } }
+                }
+            }
+            if let bias {
+                grads.append(bias.requiresGrad ? gradOut.sum(axes: [0, 2, 3]) : nil)
+            }
+            return grads
+        }
+    }
+}

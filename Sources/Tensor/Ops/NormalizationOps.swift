@@ -1,0 +1,143 @@
+// RMSNorm, LayerNorm and GroupNorm as fused kernels with fused derivatives.
+// All three normalize "rows" of length n: y = x̂·w + b with x̂ = (x − μ)·r (μ = 0 for RMSNorm).
+
+/// Per-row statistics saved by the forward pass for the backward pass.
+private struct RowStatistics {
+    var mean: [Float]
+    var inverseStd: [Float]
+}
+
+/// Normalizes `rows` rows of length `n`; `channelOf(j)` maps a row position to its affine index.
+private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
+                           centered: Bool, eps: Float, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                           rowGroup: Int, channelSpan: Int) -> RowStatistics {
+    var mean = [Float](repeating: 0, count: rows), inv = [Float](repeating: 0, count: rows)
+    mean.withUnsafeMutableBufferPointer { mb in
+        inv.withUnsafeMutableBufferPointer { ib in
+            let mp = mb.baseAddress!, ip = ib.baseAddress!
+            Parallel.forEachRange(rows, costPerItem: n * 4) { r in
+                for row in r {
+                    let s = x + row * n, o = y + row * n
+                    var mu: Float = 0
+                    if centered { for j in 0..<n { mu += s[j] }; mu /= Float(n) }
+                    var ss: Float = 0
+                    for j in 0..<n { let d = s[j] - mu; ss += d * d }
+                    let rstd = 1 / (ss / Float(n) + eps).squareRoot()
+                    mp[row] = mu; ip[row] = rstd
+                    // Affine index: (row % rowGroup) * (n / channelSpan) + j / channelSpan.
+                    let base = (row % rowGroup) * (n / channelSpan)
+                    for j in 0..<n {
+                        var v = (s[j] - mu) * rstd
+                        let c = base + j / channelSpan
+                        if let weight { v *= weight[c] }
+                        if let bias { v += bias[c] }
+                        o[j] = v
+                    }
+                }
+            }
+        }
+    }
+    return RowStatistics(mean: mean, inverseStd: inv)
+}
+
+/// Backward of ``normalizeRows``: returns dx and accumulates dw, db.
+private func normalizeRowsBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer<Float>, stats: RowStatistics,
+                                   rows: Int, n: Int, centered: Bool, weight: UnsafePointer<Float>?,
+                                   rowGroup: Int, channelSpan: Int, channels: Int) -> (dx: TensorStorage, dw: [Float], db: [Float]) {
+    let dx = TensorStorage(uninitializedCount: rows * n)
+    let chunks = Swift.min(Parallel.threadCount, Swift.max(rows, 1))
+    // Per-chunk partial sums for dw/db, added in chunk order for reproducibility.
+    let partialW = UnsafeMutablePointer<Float>.allocate(capacity: chunks * channels)
+    let partialB = UnsafeMutablePointer<Float>.allocate(capacity: chunks * channels)
+    partialW.initialize(repeating: 0, count: chunks * channels)
+    partialB.initialize(repeating: 0, count: chunks * channels)
+    defer { partialW.deallocate(); partialB.deallocate() }
+    let dxp = dx.pointer
+    stats.mean.withUnsafeBufferPointer { meanB in
+        stats.inverseStd.withUnsafeBufferPointer { invB in
+            Parallel.forEachRange(chunks, costPerItem: Swift.max(1, rows * n * 6 / chunks)) { cr in
+                for c in cr {
+                    let lo = rows * c / chunks, hi = rows * (c + 1) / chunks
+                    let pw = partialW + c * channels, pb = partialB + c * channels
+                    for row in lo..<hi {
+                        let s = x + row * n, go = g + row * n, o = dxp + row * n
+                        let mu = meanB[row], rstd = invB[row]
+                        let base = (row % rowGroup) * (n / channelSpan)
+                        var sumDy: Float = 0, sumDyXhat: Float = 0
+                        for j in 0..<n {
+                            let ch = base + j / channelSpan
+                            let xhat = (s[j] - mu) * rstd
+                            let dy = go[j] * (weight?[ch] ?? 1)
+                            sumDy += dy; sumDyXhat += dy * xhat
+                            pw[ch] += go[j] * xhat; pb[ch] += go[j]
+                        }
+                        let meanDy = centered ? sumDy / Float(n) : 0, meanDyXhat = sumDyXhat / Float(n)
+                        for j in 0..<n {
+                            let ch = base + j / channelSpan
+                            let xhat = (s[j] - mu) * rstd
+                            let dy = go[j] * (weight?[ch] ?? 1)
+                            o[j] = rstd * (dy - meanDy - xhat * meanDyXhat)
+                        }
+                    }
+                }
+            }
+        }
+    }
+    var dw = [Float](repeating: 0, count: channels), db = [Float](repeating: 0, count: channels)
+    for c in 0..<chunks { for i in 0..<channels { dw[i] += partialW[c * channels + i]; db[i] += partialB[c * channels + i] } }
+    return (dx, dw, db)
+}
+
+extension Tensor {
+    private func normalized(rows: Int, n: Int, centered: Bool, eps: Float, weight: Tensor?, bias: Tensor?,
+                            rowGroup: Int, channelSpan: Int, channels: Int, name: String) -> Tensor {
+        let x = self
+        var stats = RowStatistics(mean: [], inverseStd: [])
+        let out = Tensor(shape: shape) { dst in
+            stats = normalizeRows(x.storage.pointer, dst.baseAddress!, rows: rows, n: n, centered: centered, eps: eps,
+                                  weight: weight?.storage.pointer, bias: bias?.storage.pointer,
+                                  rowGroup: rowGroup, channelSpan: channelSpan)
+        }
+        let saved = stats
+        var inputs = [x]
+        if let weight { inputs.append(weight) }
+        if let bias { inputs.append(bias) }
+        return Tensor.record(name, result: out, inputs: inputs) { g in
+            let (dx, dw, db) = normalizeRowsBackward(x.storage.pointer, g.storage.pointer, stats: saved, rows: rows, n: n,
+                                                     centered: centered, weight: weight?.storage.pointer,
+                                                     rowGroup: rowGroup, channelSpan: channelSpan, channels: channels)
+            var grads: [Tensor?] = [Tensor(shape: x.shape, storage: dx)]
+            if let weight { grads.append(Tensor(shape: weight.shape, scalars: dw)) }
+            if let bias { grads.append(Tensor(shape: bias.shape, scalars: db)) }
+            return grads
+        }
+    }
+
+    /// RMSNorm over the last axis: x / √(mean(x²) + ε) · w (as Qwen2's `Qwen2RMSNorm`).
+    public func rmsNorm(weight: Tensor?, eps: Float) -> Tensor {
+        let n = shape.last ?? 1
+        if let weight { precondition(weight.shape == [n], "RMSNorm weight \(weight.shape) for last dimension \(n)") }
+        return normalized(rows: elementCount / Swift.max(n, 1), n: n, centered: false, eps: eps, weight: weight, bias: nil,
+                          rowGroup: 1, channelSpan: 1, channels: n, name: "rms_norm")
+    }
+
+    /// LayerNorm over the last axis: (x − μ)/√(σ² + ε) · w + b with the biased variance.
+    public func layerNorm(weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        let n = shape.last ?? 1
+        for t in [weight, bias].compactMap({ $0 }) { precondition(t.shape == [n], "LayerNorm affine \(t.shape) for last dimension \(n)") }
+        return normalized(rows: elementCount / Swift.max(n, 1), n: n, centered: true, eps: eps, weight: weight, bias: bias,
+                          rowGroup: 1, channelSpan: 1, channels: n, name: "layer_norm")
+    }
+
+    /// GroupNorm of [N, C, …] over groups of C/`groups` channels and all spatial positions,
+    /// with a per-channel affine transform.
+    public func groupNorm(groups: Int, weight: Tensor?, bias: Tensor?, eps: Float) -> Tensor {
+        precondition(rank >= 2, "GroupNorm needs [N, C, …], got \(shape)")
+        let c = shape[1], spatial = shape[2...].reduce(1, *)
+        precondition(c % groups == 0, "GroupNorm: \(c) channels do not split into \(groups) groups")
+        for t in [weight, bias].compactMap({ $0 }) { precondition(t.shape == [c], "GroupNorm affine \(t.shape) for \(c) channels") }
+        let n = (c / groups) * spatial
+        return normalized(rows: shape[0] * groups, n: n, centered: true, eps: eps, weight: weight, bias: bias,
+                          rowGroup: groups, channelSpan: spatial, channels: c, name: "group_norm")
+    }
+}

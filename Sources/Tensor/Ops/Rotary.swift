@@ -1,0 +1,81 @@
+import Foundation
+
+// Rotary position embedding (RoFormer), in the "rotate half" convention of transformers'
+// `apply_rotary_pos_emb` (models/qwen2/modeling_qwen2.py): y = x·cos + rotate_half(x)·sin,
+// rotate_half(x) = [−x₂, x₁] for the two halves of the last dimension.
+
+extension Tensor {
+    /// Applies rotary embedding to x [..., T, D] with cos/sin tables broadcastable to x
+    /// (typically [T, D] or [B, 1, T, D]). Only the first `cos.shape.last` features are rotated.
+    public func applyingRotaryEmbedding(cos: Tensor, sin: Tensor) -> Tensor {
+        let d = cos.shape.last ?? 0
+        precondition(cos.shape == sin.shape, "cos \(cos.shape) and sin \(sin.shape) differ")
+        precondition(d % 2 == 0 && d <= (shape.last ?? 0), "rotary dimension \(d) must be even and ≤ \(shape.last ?? 0)")
+        if d < (shape.last ?? 0) {
+            let parts = split(axis: -1, sizes: [d, shape.last! - d])
+            return Tensor.concatenate([parts[0].applyingRotaryEmbedding(cos: cos, sin: sin), parts[1]], axis: -1)
+        }
+        return self * cos + rotatedHalf() * sin
+    }
+
+    /// [−x₂, x₁] for the halves x₁, x₂ of the last dimension.
+    public func rotatedHalf() -> Tensor {
+        let d = shape.last ?? 0
+        let h = d / 2
+        let rows = elementCount / Swift.max(d, 1)
+        let src = storage.pointer
+        let out = Tensor(shape: shape) { dst in
+            let o = dst.baseAddress!
+            for r in 0..<rows {
+                let s = src + r * d, t = o + r * d
+                for j in 0..<h { t[j] = -s[j + h]; t[j + h] = s[j] }
+            }
+        }
+        // The transpose of rotate_half maps [a, b] to [b, −a].
+        return Tensor.record("rotate_half", result: out, inputs: [self]) { g in
+            [(-g.rotatedHalf())]
+        }
+    }
+}
+
+/// Cos/sin tables for rotary embedding.
+public enum RotaryEmbedding {
+    /// Inverse frequencies 1/θ^(2i/d), i = 0..<d/2.
+    public static func inverseFrequencies(dimension d: Int, theta: Float) -> [Float] {
+        (0..<(d / 2)).map { i in 1 / Float(Foundation.pow(Double(theta), Double(2 * i) / Double(d))) }
+    }
+
+    /// Tables of shape [positions.count, d] for 1-D integer positions (each frequency is
+    /// repeated for both halves, `emb = cat(freqs, freqs)`).
+    public static func tables(positions: [Int], dimension d: Int, theta: Float) -> (cos: Tensor, sin: Tensor) {
+        let inv = inverseFrequencies(dimension: d, theta: theta)
+        return tables(angles: positions.map { p in inv.map { Float(p) * $0 } }, dimension: d)
+    }
+
+    /// Multi-section ("M-RoPE", Qwen2-VL) tables: `positions` holds one position list per section
+    /// stream (temporal, height, width), each of length T; frequency i takes its angle from the
+    /// stream whose section contains i, sections given as counts of frequencies (e.g. [16, 24, 24]).
+    /// Follows transformers' `apply_multimodal_rotary_pos_emb` (models/qwen2_5_vl/modeling_qwen2_5_vl.py).
+    public static func multiSectionTables(positions: [[Int]], sections: [Int], dimension d: Int, theta: Float) -> (cos: Tensor, sin: Tensor) {
+        precondition(sections.reduce(0, +) == d / 2, "rotary sections \(sections) must add up to \(d / 2)")
+        precondition(positions.count == sections.count, "\(positions.count) position streams for \(sections.count) sections")
+        let inv = inverseFrequencies(dimension: d, theta: theta)
+        var streamOf = [Int]()
+        for (s, count) in sections.enumerated() { streamOf += [Int](repeating: s, count: count) }
+        let t = positions[0].count
+        let angles = (0..<t).map { i in (0..<(d / 2)).map { f in Float(positions[streamOf[f]][i]) * inv[f] } }
+        return tables(angles: angles, dimension: d)
+    }
+
+    /// cos/sin of `[angles, angles]` per row.
+    static func tables(angles: [[Float]], dimension d: Int) -> (cos: Tensor, sin: Tensor) {
+        let t = angles.count, h = d / 2
+        let c = Tensor(shape: [t, d]) { p in
+            for i in 0..<t { for j in 0..<h { let v = Foundation.cos(angles[i][j]); p[i * d + j] = v; p[i * d + j + h] = v } }
+        }
+        let s = Tensor(shape: [t, d]) { p in
+            for i in 0..<t { for j in 0..<h { let v = Foundation.sin(angles[i][j]); p[i * d + j] = v; p[i * d + j + h] = v } }
+        }
+        return (c, s)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+// Softmax and log-softmax over one axis, fused with their derivatives.
+
+extension Tensor {
+    /// Views the tensor as rows of the last axis, moving `axis` there first if needed.
+    private func alongLastAxis(_ axis: Int, _ f: (Tensor) -> Tensor) -> Tensor {
+        let ax = normalizeAxis(axis, rank: rank)
+        if ax == rank - 1 { return f(self) }
+        return f(transposed(ax, -1)).transposed(ax, -1)
+    }
+
+    /// exp(x) / Σ exp(x) along `axis`.
+    public func softmax(axis: Int = -1) -> Tensor {
+        alongLastAxis(axis) { x in
+            let n = x.shape.last ?? 1, rows = x.elementCount / Swift.max(n, 1)
+            let src = x.storage.pointer
+            let out = Tensor(shape: x.shape) { dst in
+                let d = dst.baseAddress!
+                Parallel.forEachRange(rows, costPerItem: n * 8) { r in
+                    for row in r { softmaxRow(src + row * n, d + row * n, n) }
+                }
+            }
+            return Tensor.record("softmax", result: out, inputs: [x]) { g in
+                // dx = y · (g − Σ g·y)
+                let gp = g.storage.pointer, yp = out.storage.pointer
+                return [Tensor(shape: x.shape) { dst in
+                    let d = dst.baseAddress!
+                    Parallel.forEachRange(rows, costPerItem: n * 4) { r in
+                        for row in r {
+                            let go = gp + row * n, yo = yp + row * n, o = d + row * n
+                            var dot: Float = 0
+                            for j in 0..<n { dot += go[j] * yo[j] }
+                            for j in 0..<n { o[j] = yo[j] * (go[j] - dot) }
+                        }
+                    }
+                }]
+            }
+        }
+    }
+
+    /// x − log Σ exp(x) along `axis`.
+    public func logSoftmax(axis: Int = -1) -> Tensor {
+        alongLastAxis(axis) { x in
+            let n = x.shape.last ?? 1, rows = x.elementCount / Swift.max(n, 1)
+            let src = x.storage.pointer
+            let out = Tensor(shape: x.shape) { dst in
+                let d = dst.baseAddress!
+                Parallel.forEachRange(rows, costPerItem: n * 8) { r in
+                    for row in r {
+                        let s = src + row * n, o = d + row * n
+                        var m = -Float.infinity
+                        for j in 0..<n { m = Swift.max(m, s[j]) }
+                        var total: Float = 0
+                        for j in 0..<n { total += Foundation.exp(s[j] - m) }
+                        let lse = m + Foundation.log(total)
+                        for j in 0..<n { o[j] = s[j] - lse }
+                    }
+                }
+            }
+            return Tensor.record("log_softmax", result: out, inputs: [x]) { g in
+                // dx = g − softmax · Σ g
+                let gp = g.storage.pointer, yp = out.storage.pointer
+                return [Tensor(shape: x.shape) { dst in
+                    let d = dst.baseAddress!
+                    Parallel.forEachRange(rows, costPerItem: n * 8) { r in
+                        for row in r {
+                            let go = gp + row * n, yo = yp + row * n, o = d + row * n
+                            var total: Float = 0
+                            for j in 0..<n { total += go[j] }
+                            for j in 0..<n { o[j] = go[j] - Foundation.exp(yo[j]) * total }
+                        }
+                    }
+                }]
+            }
+        }
+    }
+}
+
+/// Numerically stable softmax of one row; a row that is entirely −∞ becomes all zeros.
+@usableFromInline
+func softmaxRow(_ s: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for j in 0..<n { m = Swift.max(m, s[j]) }
+    if m == -.infinity { o.update(repeating: 0, count: n); return }
+    var total: Float = 0
+    for j in 0..<n { let e = Foundation.exp(s[j] - m); o[j] = e; total += e }
+    let inv = 1 / total
+    for j in 0..<n { o[j] *= inv }
+}
