@@ -19,6 +19,7 @@ struct TensorBench: ParsableCommand {
     @Option(help: "Matrix sizes for the GEMM rows.") var sizes: [Int] = [256, 512, 1024, 2048]
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
+    @Option(help: "Run only these cases (matmul, elementwise, transformer_block, conv_block, linear_attention).") var only: [String] = []
 
     func validate() throws {
         if let env = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], Int(env) != threads {
@@ -30,12 +31,13 @@ struct TensorBench: ParsableCommand {
     }
 
     func run() throws {
-        openblas_set_num_threads(Int32(threads))
-        var rows = TensorBenchmarks.matmulRows(sizes: sizes)
-        var blocks = TensorBenchmarks.blockRows(TensorBenchmarks.blockCases())
+        let selected = { (name: String) in only.isEmpty || only.contains(name) }
+        var rows = selected("matmul") ? TensorBenchmarks.matmulRows(sizes: sizes, threads: threads) : []
+        if selected("elementwise") { rows += TensorBenchmarks.elementwiseRows() }
+        var blocks = TensorBenchmarks.blockRows(TensorBenchmarks.blockCases().filter { selected($0.name) })
         var torchVersion: String?
         if !noTorch, let torch = TorchReference(root: URL(fileURLWithPath: root)),
-           let out = torch.run(cases: ["transformer_block", "conv_block", "linear_attention"], threads: threads) {
+           let out = torch.run(cases: ["transformer_block", "conv_block", "linear_attention"].filter(selected), threads: threads) {
             torchVersion = out.torch
             for i in blocks.indices {
                 if let r = out.results.first(where: { $0.name == blocks[i].name && $0.pass == blocks[i].pass }) {

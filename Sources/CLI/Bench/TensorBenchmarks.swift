@@ -4,7 +4,9 @@ import UniRLTensor
 
 /// The engine's benchmarks: GEMM against raw `cblas_sgemm`, and three blocks against PyTorch.
 enum TensorBenchmarks {
-    static func matmulRows(sizes: [Int]) -> [BenchmarkRow] {
+    /// Our `matmul` (OpenBLAS pinned to one thread, blocks split across cores by us) against one
+    /// `cblas_sgemm` call with OpenBLAS's own `threads` threads: the ceiling.
+    static func matmulRows(sizes: [Int], threads: Int) -> [BenchmarkRow] {
         var rng = RandomState(seed: 1)
         return sizes.map { n in
             let a = Tensor.randomNormal([n, n], using: &rng), b = Tensor.randomNormal([n, n], using: &rng)
@@ -12,6 +14,8 @@ enum TensorBenchmarks {
             let ours = medianMilliseconds(warmup: 1, repeats: repeats) { _ = withoutGrad { a.matmul(b) } }
             let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
             defer { c.deallocate() }
+            openblas_set_num_threads(Int32(threads))
+            defer { openblas_set_num_threads(1) }
             let raw = medianMilliseconds(warmup: 1, repeats: repeats) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
                             a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c, Int32(n))
@@ -19,6 +23,17 @@ enum TensorBenchmarks {
             let flops = 2 * Double(n) * Double(n) * Double(n)
             return BenchmarkRow(name: "matmul_\(n)", pass: "forward", shape: "\(n)×\(n)·\(n)×\(n)", ms: ours,
                                 referenceMs: raw, referenceName: "cblas_sgemm", gflops: flops / ours / 1e6)
+        }
+    }
+
+    /// Large elementwise ops (memory-bound): add, multiply, SiLU and exp over 4 M floats.
+    static func elementwiseRows() -> [BenchmarkRow] {
+        var rng = RandomState(seed: 3)
+        let a = Tensor.randomNormal([8, 512, 1024], using: &rng), b = Tensor.randomNormal([8, 512, 1024], using: &rng)
+        let cases: [(String, () -> Tensor)] = [("add", { a + b }), ("mul", { a * b }), ("silu", { a.silu() }), ("exp", { a.exp() })]
+        return cases.map { name, op in
+            BenchmarkRow(name: "elementwise_\(name)", pass: "forward", shape: "[8,512,1024]",
+                         ms: medianMilliseconds { _ = withoutGrad(op) })
         }
     }
 

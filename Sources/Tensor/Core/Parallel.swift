@@ -9,10 +9,18 @@ import CBLAS
 /// order, so results are bit-identical from run to run at the same thread count.
 public enum Parallel {
     /// Worker threads for our own kernels: `UNIRL_NUM_THREADS` if set, else the core count.
+    ///
+    /// Reading it also pins OpenBLAS to one thread: we split large products across cores
+    /// ourselves (see ``sgemm(_:transposeA:_:transposeB:_:m:n:k:accumulate:alpha:parallel:)``), and
+    /// OpenBLAS's own pool would otherwise spin against our workers.
     public static let threadCount: Int = {
+        openblas_set_num_threads(1)
         if let s = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], let n = Int(s), n > 0 { return n }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// True on a worker of ``forEachRange(_:costPerItem:_:)``: nested kernels then run serially.
+    @TaskLocal public static var isInsideParallelRegion = false
 
     /// Runs `body` over `0..<count`, split into at most ``threadCount`` contiguous ranges when
     /// `count * costPerItem` is large enough to pay for the threads. `body` must write disjoint
@@ -20,7 +28,7 @@ public enum Parallel {
     @inlinable
     public static func forEachRange(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         let minimumWork = 32_768
-        let chunks = Swift.min(threadCount, count, Swift.max(1, (count &* costPerItem) / minimumWork))
+        let chunks = isInsideParallelRegion ? 1 : Swift.min(threadCount, count, Swift.max(1, (count &* costPerItem) / minimumWork))
         if chunks <= 1 {
             if count > 0 { body(0..<count) }
             return
@@ -29,20 +37,9 @@ public enum Parallel {
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = count * c / chunks, hi = count * (c + 1) / chunks
-                if lo < hi { box.value(lo..<hi) }
+                if lo < hi { $isInsideParallelRegion.withValue(true) { box.value(lo..<hi) } }
             }
         }
-    }
-
-    /// Runs `body` with OpenBLAS limited to one thread, for BLAS calls made from inside
-    /// ``forEachRange(_:costPerItem:_:)`` (nested thread pools only oversubscribe the cores).
-    @inlinable
-    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = openblas_get_num_threads()
-        if previous == 1 { return try body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(previous) }
-        return try body()
     }
 }
 

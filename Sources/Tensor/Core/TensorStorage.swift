@@ -21,4 +21,5 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit { pointer.deallocate() }
+
 }

@@ -82,6 +82,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable, Sendabl
             "invalid header entry for tensor '\(name)': \(why)"
         case .unknownDType(let name, let dtype):
             "tensor '\(name)' has unknown dtype '\(dtype)'"
+        case .invalidOffset(let name, let begin, let end, _) where end < begin:
+            "invalid data_offsets [\(begin), \(end)] for tensor '\(name)': the end comes before the begin"
         case .invalidOffset(let name, let begin, let end, let expected):
             "invalid data_offsets [\(begin), \(end)] for tensor '\(name)': expected it to begin at \(expected) "
                 + "(tensors must cover the buffer contiguously, without holes or overlaps)"

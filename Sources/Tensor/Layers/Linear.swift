@@ -17,8 +17,7 @@ public final class Linear: Module {
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = x.matmul(weight.value, transposeOther: true)
-        return bias.map { y + $0.value } ?? y
+        x.linear(weight: weight.value, bias: bias?.value)
     }
 }
 

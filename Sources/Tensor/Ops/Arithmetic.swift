@@ -2,28 +2,28 @@
 
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b, +)
+        let out = a.zipMap(b) { $0 + $1 }
         return record("add", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? g.sumToShape(b.shape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b, -)
+        let out = a.zipMap(b) { $0 - $1 }
         return record("sub", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? (-g).sumToShape(b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b, *)
+        let out = a.zipMap(b) { $0 * $1 }
         return record("mul", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? (g * b).sumToShape(a.shape) : nil, b.requiresGrad ? (g * a).sumToShape(b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b, /)
+        let out = a.zipMap(b) { $0 / $1 }
         return record("div", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? (g / b).sumToShape(a.shape) : nil,
              b.requiresGrad ? (-(g * a) / (b * b)).sumToShape(b.shape) : nil]

@@ -44,7 +44,7 @@ extension Tensor {
         let pp = probabilities.pointer
         let out = Tensor(shape: [b, h, t, dv]) { dst in
             let o = dst.baseAddress!
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(b * h, costPerItem: t * s * (d + dv) * 2) { r in
                     for bh in r {
                         let bi = bh / h, hi = bh % h, kvh = bi * hk + hi / groupSize
@@ -69,7 +69,7 @@ extension Tensor {
             let dqp = dq.storage.pointer, dkp = dk.storage.pointer, dvp = dvT.storage.pointer
             // One work item per (batch, kv head): the query heads of a group accumulate into the
             // same dK/dV, so they are handled in order by one thread.
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(b * hk, costPerItem: groupSize * t * s * (d + dv) * 4) { r in
                     let dP = UnsafeMutablePointer<Float>.allocate(capacity: t * s)
                     defer { dP.deallocate() }

@@ -17,6 +17,14 @@ struct ConvGeometry: Sendable {
     var isDepthwise: Bool { groups == inChannels && groups == outChannels }
 }
 
+/// The output columns ox whose input column ox·stride − padding + kx lies inside 0..<width.
+@inline(__always)
+private func validColumns(_ g: ConvGeometry, kx: Int) -> Range<Int> {
+    let lo = Swift.max(0, (g.padding - kx + g.stride - 1) / g.stride)
+    let hi = Swift.min(g.outW, Swift.max(0, (g.width + g.padding - kx + g.stride - 1) / g.stride))
+    return lo..<Swift.max(lo, hi)
+}
+
 /// Unfolds one group's input planes into [colRows, outH·outW].
 private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
     let oh = g.outH, ow = g.outW
@@ -25,14 +33,18 @@ private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
                 let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                let valid = validColumns(g, kx: kx)
                 for oy in 0..<oh {
                     let iy = oy * g.stride - g.padding + ky
                     let dst = row + oy * ow
-                    if iy < 0 || iy >= g.height { dst.update(repeating: 0, count: ow); continue }
-                    let src = plane + iy * g.width
-                    for ox in 0..<ow {
-                        let ix = ox * g.stride - g.padding + kx
-                        dst[ox] = ix >= 0 && ix < g.width ? src[ix] : 0
+                    if iy < 0 || iy >= g.height || valid.isEmpty { dst.update(repeating: 0, count: ow); continue }
+                    if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+                    if valid.upperBound < ow { (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound) }
+                    let src = plane + iy * g.width + valid.lowerBound * g.stride - g.padding + kx
+                    if g.stride == 1 {
+                        (dst + valid.lowerBound).update(from: src, count: valid.count)
+                    } else {
+                        for i in 0..<valid.count { dst[valid.lowerBound + i] = src[i * g.stride] }
                     }
                 }
             }
@@ -48,14 +60,14 @@ private func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Floa
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
                 let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                let valid = validColumns(g, kx: kx)
+                if valid.isEmpty { continue }
                 for oy in 0..<oh {
                     let iy = oy * g.stride - g.padding + ky
                     if iy < 0 || iy >= g.height { continue }
-                    let src = row + oy * ow, dst = plane + iy * g.width
-                    for ox in 0..<ow {
-                        let ix = ox * g.stride - g.padding + kx
-                        if ix >= 0 && ix < g.width { dst[ix] += src[ox] }
-                    }
+                    let src = row + oy * ow + valid.lowerBound
+                    let dst = plane + iy * g.width + valid.lowerBound * g.stride - g.padding + kx
+                    for i in 0..<valid.count { dst[i * g.stride] += src[i] }
                 }
             }
         }
@@ -75,8 +87,7 @@ private func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Floa
                     let iy = oy * g.stride - g.padding + ky
                     if iy < 0 || iy >= g.height { continue }
                     let src = plane + iy * g.width, dst = o + oy * ow
-                    let oxLo = Swift.max(0, (g.padding - kx + g.stride - 1) / g.stride)
-                    let oxHi = Swift.min(ow, (g.width + g.padding - kx + g.stride - 1) / g.stride)
+                    let valid = validColumns(g, kx: kx), oxLo = valid.lowerBound, oxHi = valid.upperBound
                     if oxLo >= oxHi { continue }
                     if g.stride == 1 {
                         let s = src + (oxLo - g.padding + kx)
@@ -104,10 +115,8 @@ private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
                     let iy = oy * g.stride - g.padding + ky
                     if iy < 0 || iy >= g.height { continue }
                     let src = plane + iy * g.width, grow = go + oy * ow
-                    let oxLo = Swift.max(0, (g.padding - kx + g.stride - 1) / g.stride)
-                    let oxHi = Swift.min(ow, (g.width + g.padding - kx + g.stride - 1) / g.stride)
-                    if oxLo >= oxHi { continue }
-                    for ox in oxLo..<oxHi {
+                    let valid = validColumns(g, kx: kx)
+                    for ox in valid {
                         let ix = ox * g.stride - g.padding + kx
                         acc += grow[ox] * src[ix]
                         if let dx { dx[c * g.height * g.width + iy * g.width + ix] += wv * grow[ox] }
@@ -136,7 +145,7 @@ extension Tensor {
         let xp = storage.pointer, wp = weight.storage.pointer, bp = bias?.storage.pointer
         let out = Tensor(shape: [g.batch, g.outChannels, g.outH, g.outW]) { dst in
             let o = dst.baseAddress!
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(g.batch, costPerItem: outImage * g.colRows) { r in
                     let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise || g.isDepthwise ? 1 : g.colRows * outPlane)
                     defer { col.deallocate() }
@@ -171,7 +180,7 @@ extension Tensor {
             let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * wCount)
             partial.initialize(repeating: 0, count: chunks * wCount)
             defer { partial.deallocate() }
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(chunks, costPerItem: Swift.max(1, g.batch * outImage * g.colRows * 2 / chunks)) { cr in
                     let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isDepthwise ? 1 : g.colRows * outPlane)
                     defer { col.deallocate() }

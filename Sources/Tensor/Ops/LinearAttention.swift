@@ -19,7 +19,7 @@ extension Tensor {
         let denAll = TensorStorage(uninitializedCount: b * h * n)
         let out = Tensor(shape: [b, h, n, dv]) { dst in
             let o = dst.baseAddress!
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(b * h, costPerItem: n * d * dv * 4) { r in
                     for bh in r {
                         let qh = qp + bh * n * d, kh = kp + bh * n * d, vh = vp + bh * n * dv
@@ -51,7 +51,7 @@ extension Tensor {
             let dq = Tensor.zeros(q.shape), dk = Tensor.zeros(k.shape), dvT = Tensor.zeros(v.shape)
             let dqp = dq.storage.pointer, dkp = dk.storage.pointer, dvp = dvT.storage.pointer
             let qRaw = q.storage.pointer, kRaw = k.storage.pointer
-            Parallel.withSingleThreadedBLAS {
+            do {
                 Parallel.forEachRange(b * h, costPerItem: n * d * dv * 8) { r in
                     let dnum = UnsafeMutablePointer<Float>.allocate(capacity: n * dv)
                     let dden = UnsafeMutablePointer<Float>.allocate(capacity: n)

@@ -2,15 +2,48 @@ import CBLAS
 
 // Matrix products through cblas_sgemm. Transposes are passed to BLAS as flags, never copied.
 
-/// C[m×n] (+)= op(A) · op(B), row-major, where op transposes when asked.
+/// C[m×n] (+)= alpha · op(A) · op(B), row-major, where op transposes when asked.
+///
+/// OpenBLAS itself runs single-threaded (see ``Parallel``); products large enough to pay for it
+/// are split into row (or column) blocks computed on all cores. Each element of C is computed by
+/// one call in a fixed order, so results do not depend on scheduling. Inside
+/// ``Parallel/forEachRange(_:costPerItem:_:)`` workers it runs serially.
 @inlinable
 public func sgemm(_ a: UnsafePointer<Float>, transposeA: Bool, _ b: UnsafePointer<Float>, transposeB: Bool,
                   _ c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, accumulate: Bool = false, alpha: Float = 1) {
     guard m > 0, n > 0 else { return }
     if k == 0 { if !accumulate { c.update(repeating: 0, count: m * n) }; return }
+    let lda = transposeA ? m : k, ldb = transposeB ? k : n
+    let threads = Parallel.threadCount
+    let work = m * n * k
+    guard threads > 1, work >= 1 << 18, !Parallel.isInsideParallelRegion else {
+        sgemmBlock(a, lda, transposeA, b, ldb, transposeB, c, n, m: m, n: n, k: k, accumulate: accumulate, alpha: alpha)
+        return
+    }
+    if m >= n || m >= 4 * threads {
+        // Row blocks of C: rows of op(A).
+        Parallel.forEachRange(m, costPerItem: n * k) { r in
+            let aBlock = transposeA ? a + r.lowerBound : a + r.lowerBound * lda
+            sgemmBlock(aBlock, lda, transposeA, b, ldb, transposeB, c + r.lowerBound * n, n,
+                       m: r.count, n: n, k: k, accumulate: accumulate, alpha: alpha)
+        }
+    } else {
+        // Column blocks of C: columns of op(B).
+        Parallel.forEachRange(n, costPerItem: m * k) { r in
+            let bBlock = transposeB ? b + r.lowerBound * ldb : b + r.lowerBound
+            sgemmBlock(a, lda, transposeA, bBlock, ldb, transposeB, c + r.lowerBound, n,
+                       m: m, n: r.count, k: k, accumulate: accumulate, alpha: alpha)
+        }
+    }
+}
+
+/// One single-threaded `cblas_sgemm` call with explicit leading dimensions.
+@inlinable
+func sgemmBlock(_ a: UnsafePointer<Float>, _ lda: Int, _ transposeA: Bool, _ b: UnsafePointer<Float>, _ ldb: Int,
+                _ transposeB: Bool, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, m: Int, n: Int, k: Int,
+                accumulate: Bool, alpha: Float) {
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
-                accumulate ? 1 : 0, c, Int32(n))
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
 }
 
 extension Tensor {
@@ -75,6 +108,30 @@ extension Tensor {
                 }
             }
             return [ga, gb]
+        }
+    }
+}
+
+extension Tensor {
+    /// x·Wᵀ + b for x [..., in], W [out, in], b [out]: one GEMM that accumulates onto rows
+    /// pre-filled with the bias (PyTorch's `F.linear`).
+    public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        guard let bias else { return matmul(weight, transposeOther: true) }
+        let (outF, inF) = (weight.shape[0], weight.shape[1])
+        precondition(shape.last == inF && bias.shape == [outF], "linear: x \(shape), weight \(weight.shape), bias \(bias.shape)")
+        let rows = elementCount / Swift.max(inF, 1)
+        let xp = storage.pointer, wp = weight.storage.pointer, bp = bias.storage.pointer
+        let out = Tensor(shape: Array(shape.dropLast()) + [outF]) { c in
+            let o = c.baseAddress!
+            for r in 0..<rows { (o + r * outF).update(from: bp, count: outF) }
+            sgemm(xp, transposeA: false, wp, transposeB: true, o, m: rows, n: outF, k: inF, accumulate: true)
+        }
+        let x = self
+        return Tensor.record("linear", result: out, inputs: [x, weight, bias]) { g in
+            let g2 = g.reshaped([rows, outF])
+            return [x.requiresGrad ? g.matmul(weight) : nil,
+                    weight.requiresGrad ? g2.matmul(x.reshaped([rows, inF]), transposeSelf: true) : nil,
+                    bias.requiresGrad ? g2.sum(axis: 0) : nil]
         }
     }
 }

@@ -7,6 +7,16 @@ private struct RowStatistics {
     var inverseStd: [Float]
 }
 
+/// Walks a row as runs of `channelSpan` positions sharing one affine channel (GroupNorm), or, when
+/// every position has its own channel (`channelSpan == 1`: LayerNorm, RMSNorm), runs `perElement`
+/// once so that its loop vectorizes.
+@inline(__always)
+private func forEachChannelRun(n: Int, channelSpan: Int, base: Int, _ run: (Int, Range<Int>) -> Void,
+                               perElement: () -> Void) {
+    if channelSpan == 1 { perElement(); return }
+    for c in 0..<(n / channelSpan) { run(base + c, (c * channelSpan)..<((c + 1) * channelSpan)) }
+}
+
 /// Normalizes `rows` rows of length `n`; `channelOf(j)` maps a row position to its affine index.
 private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int,
                            centered: Bool, eps: Float, weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
@@ -24,14 +34,13 @@ private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<
                     for j in 0..<n { let d = s[j] - mu; ss += d * d }
                     let rstd = 1 / (ss / Float(n) + eps).squareRoot()
                     mp[row] = mu; ip[row] = rstd
-                    // Affine index: (row % rowGroup) * (n / channelSpan) + j / channelSpan.
+                    // Affine index of position j: (row % rowGroup) · (n / channelSpan) + j / channelSpan.
                     let base = (row % rowGroup) * (n / channelSpan)
-                    for j in 0..<n {
-                        var v = (s[j] - mu) * rstd
-                        let c = base + j / channelSpan
-                        if let weight { v *= weight[c] }
-                        if let bias { v += bias[c] }
-                        o[j] = v
+                    forEachChannelRun(n: n, channelSpan: channelSpan, base: base) { ch, range in
+                        let w = weight?[ch] ?? 1, b = bias?[ch] ?? 0
+                        for j in range { o[j] = (s[j] - mu) * rstd * w + b }
+                    } perElement: {
+                        for j in 0..<n { o[j] = (s[j] - mu) * rstd * (weight?[j] ?? 1) + (bias?[j] ?? 0) }
                     }
                 }
             }
@@ -64,19 +73,26 @@ private func normalizeRowsBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer
                         let mu = meanB[row], rstd = invB[row]
                         let base = (row % rowGroup) * (n / channelSpan)
                         var sumDy: Float = 0, sumDyXhat: Float = 0
-                        for j in 0..<n {
-                            let ch = base + j / channelSpan
-                            let xhat = (s[j] - mu) * rstd
-                            let dy = go[j] * (weight?[ch] ?? 1)
-                            sumDy += dy; sumDyXhat += dy * xhat
-                            pw[ch] += go[j] * xhat; pb[ch] += go[j]
+                        forEachChannelRun(n: n, channelSpan: channelSpan, base: base) { ch, range in
+                            let w = weight?[ch] ?? 1
+                            var gx: Float = 0, gs: Float = 0
+                            for j in range { let xhat = (s[j] - mu) * rstd; gx += go[j] * xhat; gs += go[j] }
+                            sumDy += gs * w; sumDyXhat += gx * w
+                            pw[ch] += gx; pb[ch] += gs
+                        } perElement: {
+                            for j in 0..<n {
+                                let xhat = (s[j] - mu) * rstd
+                                let dy = go[j] * (weight?[j] ?? 1)
+                                sumDy += dy; sumDyXhat += dy * xhat
+                                pw[j] += go[j] * xhat; pb[j] += go[j]
+                            }
                         }
                         let meanDy = centered ? sumDy / Float(n) : 0, meanDyXhat = sumDyXhat / Float(n)
-                        for j in 0..<n {
-                            let ch = base + j / channelSpan
-                            let xhat = (s[j] - mu) * rstd
-                            let dy = go[j] * (weight?[ch] ?? 1)
-                            o[j] = rstd * (dy - meanDy - xhat * meanDyXhat)
+                        forEachChannelRun(n: n, channelSpan: channelSpan, base: base) { ch, range in
+                            let w = weight?[ch] ?? 1
+                            for j in range { o[j] = rstd * (go[j] * w - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
+                        } perElement: {
+                            for j in 0..<n { o[j] = rstd * (go[j] * (weight?[j] ?? 1) - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
                         }
                     }
                 }

@@ -7,15 +7,51 @@ import Foundation
 extension Tensor {
     /// Applies rotary embedding to x [..., T, D] with cos/sin tables broadcastable to x
     /// (typically [T, D] or [B, 1, T, D]). Only the first `cos.shape.last` features are rotated.
+    /// One fused kernel each way; the tables are constants (no gradient flows into them).
     public func applyingRotaryEmbedding(cos: Tensor, sin: Tensor) -> Tensor {
-        let d = cos.shape.last ?? 0
+        let d = cos.shape.last ?? 0, full = shape.last ?? 0
         precondition(cos.shape == sin.shape, "cos \(cos.shape) and sin \(sin.shape) differ")
-        precondition(d % 2 == 0 && d <= (shape.last ?? 0), "rotary dimension \(d) must be even and ≤ \(shape.last ?? 0)")
-        if d < (shape.last ?? 0) {
-            let parts = split(axis: -1, sizes: [d, shape.last! - d])
-            return Tensor.concatenate([parts[0].applyingRotaryEmbedding(cos: cos, sin: sin), parts[1]], axis: -1)
+        precondition(d % 2 == 0 && d <= full, "rotary dimension \(d) must be even and ≤ \(full)")
+        let tableShape = Array(cos.shape.dropLast())
+        let rowShape = Array(shape.dropLast())
+        precondition(broadcastShape(rowShape, tableShape) == rowShape, "rotary tables \(cos.shape) do not broadcast to \(shape)")
+        // Offset (in rows) of each x row's table row.
+        let strides = broadcastStrides(tableShape, to: rowShape)
+        let rows = rowShape.elementCount
+        let tableRow: [Int] = (0..<rows).map { r in
+            var rem = r, off = 0
+            for axis in stride(from: rowShape.count - 1, through: 0, by: -1) {
+                off += (rem % rowShape[axis]) * strides[axis]; rem /= rowShape[axis]
+            }
+            return off
         }
-        return self * cos + rotatedHalf() * sin
+        let h = d / 2
+        let cp = cos.storage.pointer, sp = sin.storage.pointer
+        // sign = −1 for the rotated half's first part: y = x·cos + [−x₂, x₁]·sin, and its
+        // transpose for the backward pass: dx = g·cos + [g₂·sin₂, −g₁·sin₁].
+        func rotate(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, transpose: Bool) {
+            Parallel.forEachRange(rows, costPerItem: full * 4) { r in
+                for row in r {
+                    let x = src + row * full, y = dst + row * full
+                    let c = cp + tableRow[row] * d, s = sp + tableRow[row] * d
+                    if transpose {
+                        for j in 0..<h { y[j] = x[j] * c[j] + x[j + h] * s[j + h] }
+                        for j in h..<d { y[j] = x[j] * c[j] - x[j - h] * s[j - h] }
+                    } else {
+                        for j in 0..<h { y[j] = x[j] * c[j] - x[j + h] * s[j] }
+                        for j in h..<d { y[j] = x[j] * c[j] + x[j - h] * s[j] }
+                    }
+                    for j in d..<full { y[j] = x[j] }
+                }
+            }
+        }
+        let out = Tensor(shape: shape) { rotate(storage.pointer, $0.baseAddress!, transpose: false) }
+        return Tensor.record("rotary", result: out, inputs: [self]) { g in
+            // The tables must outlive the tape entry that reads them through raw pointers.
+            withExtendedLifetime((cos, sin)) {
+                [Tensor(shape: g.shape) { rotate(g.storage.pointer, $0.baseAddress!, transpose: true) }]
+            }
+        }
     }
 
     /// [−x₂, x₁] for the halves x₁, x₂ of the last dimension.
