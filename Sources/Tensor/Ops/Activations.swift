@@ -5,13 +5,13 @@ import Foundation
 extension Tensor {
     public func relu() -> Tensor {
         let x = self
-        return Tensor.record("relu", result: map { Swift.max($0, 0) }, inputs: [x]) { g in
-            [g.zipMap(x) { $1 > 0 ? $0 : 0 }]
+        return Tensor.record("relu", result: map(ReLUKernel()), inputs: [x]) { g in
+            [g.zipMap(x, ReLUGradientKernel())]
         }
     }
 
     public func sigmoid() -> Tensor {
-        let out = map { 1 / (1 + Foundation.exp(-$0)) }
+        let out = map(SigmoidKernel())
         return Tensor.record("sigmoid", result: out, inputs: [self]) { g in
             [g.zipMap(out) { $0 * $1 * (1 - $1) }]
         }
@@ -27,11 +27,8 @@ extension Tensor {
     /// x · sigmoid(x) (also called swish).
     public func silu() -> Tensor {
         let x = self
-        return Tensor.record("silu", result: map { $0 / (1 + Foundation.exp(-$0)) }, inputs: [x]) { g in
-            [g.zipMap(x) { g, x in
-                let s = 1 / (1 + Foundation.exp(-x))
-                return g * s * (1 + x * (1 - s))
-            }]
+        return Tensor.record("silu", result: map(SiLUKernel()), inputs: [x]) { g in
+            [g.zipMap(x, SiLUGradientKernel())]
         }
     }
 

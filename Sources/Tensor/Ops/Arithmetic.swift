@@ -2,28 +2,28 @@
 
 extension Tensor {
     public static func + (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b) { $0 + $1 }
+        let out = a.zipMap(b, AddKernel())
         return record("add", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? g.sumToShape(b.shape) : nil]
         }
     }
 
     public static func - (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b) { $0 - $1 }
+        let out = a.zipMap(b, SubtractKernel())
         return record("sub", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? g.sumToShape(a.shape) : nil, b.requiresGrad ? (-g).sumToShape(b.shape) : nil]
         }
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b) { $0 * $1 }
+        let out = a.zipMap(b, MultiplyKernel())
         return record("mul", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? (g * b).sumToShape(a.shape) : nil, b.requiresGrad ? (g * a).sumToShape(b.shape) : nil]
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        let out = a.zipMap(b) { $0 / $1 }
+        let out = a.zipMap(b, DivideKernel())
         return record("div", result: out, inputs: [a, b]) { g in
             [a.requiresGrad ? (g / b).sumToShape(a.shape) : nil,
              b.requiresGrad ? (-(g * a) / (b * b)).sumToShape(b.shape) : nil]
@@ -31,19 +31,19 @@ extension Tensor {
     }
 
     public static prefix func - (a: Tensor) -> Tensor {
-        record("neg", result: a.map { -$0 }, inputs: [a]) { g in [-g] }
+        record("neg", result: a.map(AffineKernel(scale: -1, shift: 0)), inputs: [a]) { g in [-g] }
     }
 
     public static func + (a: Tensor, s: Float) -> Tensor {
-        record("add_scalar", result: a.map { $0 + s }, inputs: [a]) { g in [g] }
+        record("add_scalar", result: a.map(AffineKernel(scale: 1, shift: s)), inputs: [a]) { g in [g] }
     }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
     public static func - (s: Float, a: Tensor) -> Tensor {
-        record("rsub_scalar", result: a.map { s - $0 }, inputs: [a]) { g in [-g] }
+        record("rsub_scalar", result: a.map(AffineKernel(scale: -1, shift: s)), inputs: [a]) { g in [-g] }
     }
     public static func * (a: Tensor, s: Float) -> Tensor {
-        record("mul_scalar", result: a.map { $0 * s }, inputs: [a]) { g in [g * s] }
+        record("mul_scalar", result: a.map(AffineKernel(scale: s, shift: 0)), inputs: [a]) { g in [g * s] }
     }
     public static func * (s: Float, a: Tensor) -> Tensor { a * s }
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }

@@ -22,8 +22,19 @@ func broadcastStrides(_ shape: [Int], to target: [Int]) -> [Int] {
 
 extension Tensor {
     /// Applies `f` elementwise to two tensors broadcast against each other.
-    @inlinable @inline(__always)
     func zipMap(_ other: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { zipMap(other, ClosureKernel2(body: $0)) }
+    }
+
+    /// Applies `f` to every element.
+    func map(_ f: (Float) -> Float) -> Tensor {
+        withoutActuallyEscaping(f) { map(ClosureKernel1(body: $0)) }
+    }
+
+    /// Applies kernel `f` elementwise to two tensors broadcast against each other. Generic over
+    /// the kernel type so that each op gets its own specialised, vectorisable loop (a closure
+    /// parameter is called per element instead).
+    func zipMap<K: ElementwiseKernel2>(_ other: Tensor, _ f: K) -> Tensor {
         guard let outShape = broadcastShape(shape, other.shape) else {
             preconditionFailure("shapes \(shape) and \(other.shape) cannot be broadcast together")
         }
@@ -69,9 +80,8 @@ extension Tensor {
         return Tensor(shape: outShape, storage: result)
     }
 
-    /// Applies `f` to every element.
-    @inlinable @inline(__always)
-    func map(_ f: (Float) -> Float) -> Tensor {
+    /// Applies kernel `f` to every element.
+    func map<K: ElementwiseKernel1>(_ f: K) -> Tensor {
         let a = storage.pointer
         let n = elementCount
         let result = TensorStorage(uninitializedCount: n)
@@ -89,4 +99,24 @@ extension Tensor {
         for i in 0..<target.count where target[i] == 1 && shape[i + offset] != 1 { axes.append(i + offset) }
         return sum(axes: axes, keepDims: true).reshaped(target)
     }
+}
+
+/// A function of one float, as a type, so generic loops specialise on it.
+protocol ElementwiseKernel1 {
+    func callAsFunction(_ x: Float) -> Float
+}
+
+/// A function of two floats, as a type, so generic loops specialise on it.
+protocol ElementwiseKernel2 {
+    func callAsFunction(_ a: Float, _ b: Float) -> Float
+}
+
+struct ClosureKernel1: ElementwiseKernel1 {
+    let body: (Float) -> Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { body(x) }
+}
+
+struct ClosureKernel2: ElementwiseKernel2 {
+    let body: (Float, Float) -> Float
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { body(a, b) }
 }

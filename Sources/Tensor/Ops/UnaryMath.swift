@@ -4,7 +4,7 @@ import Foundation
 
 extension Tensor {
     public func exp() -> Tensor {
-        let out = map { Foundation.exp($0) }
+        let out = map(ExpKernel())
         return Tensor.record("exp", result: out, inputs: [self]) { g in [g * out] }
     }
 
@@ -26,7 +26,7 @@ extension Tensor {
 
     public func square() -> Tensor {
         let x = self
-        return Tensor.record("square", result: map { $0 * $0 }, inputs: [x]) { g in [g * x * 2] }
+        return Tensor.record("square", result: map(SquareKernel()), inputs: [x]) { g in [g * x * 2] }
     }
 
     /// xᵖ for a constant exponent.
