@@ -101,25 +101,31 @@ private func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Floa
     }
 }
 
-/// Backward of the depthwise kernel for one image: accumulates dx and dw.
+/// Backward of the depthwise kernel for one image: accumulates dx (the forward's transpose, one
+/// shifted-row pass per kernel tap) and dw (one dot product per tap).
 private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gout: UnsafePointer<Float>,
                                _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?, _ g: ConvGeometry) {
-    let oh = g.outH, ow = g.outW, kk = g.kernelH * g.kernelW
+    let oh = g.outH, ow = g.outW, kk = g.kernelH * g.kernelW, plane = g.height * g.width
     for c in 0..<g.inChannels {
-        let plane = x + c * g.height * g.width, go = gout + c * oh * ow, wc = w + c * kk
+        let xc = x + c * plane, go = gout + c * oh * ow, wc = w + c * kk
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
                 let wv = wc[ky * g.kernelW + kx]
+                let valid = validColumns(g, kx: kx)
+                if valid.isEmpty { continue }
                 var acc: Float = 0
                 for oy in 0..<oh {
                     let iy = oy * g.stride - g.padding + ky
                     if iy < 0 || iy >= g.height { continue }
-                    let src = plane + iy * g.width, grow = go + oy * ow
-                    let valid = validColumns(g, kx: kx)
-                    for ox in valid {
-                        let ix = ox * g.stride - g.padding + kx
-                        acc += grow[ox] * src[ix]
-                        if let dx { dx[c * g.height * g.width + iy * g.width + ix] += wv * grow[ox] }
+                    let grow = go + oy * ow + valid.lowerBound
+                    let offset = iy * g.width + valid.lowerBound * g.stride - g.padding + kx
+                    let src = xc + offset
+                    if g.stride == 1 {
+                        for i in 0..<valid.count { acc += grow[i] * src[i] }
+                        if let dx { let d = dx + c * plane + offset; for i in 0..<valid.count { d[i] += wv * grow[i] } }
+                    } else {
+                        for i in 0..<valid.count { acc += grow[i] * src[i * g.stride] }
+                        if let dx { let d = dx + c * plane + offset; for i in 0..<valid.count { d[i * g.stride] += wv * grow[i] } }
                     }
                 }
                 if let dw { dw[c * kk + ky * g.kernelW + kx] += acc }

@@ -40,7 +40,7 @@ private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<
                         let w = weight?[ch] ?? 1, b = bias?[ch] ?? 0
                         for j in range { o[j] = (s[j] - mu) * rstd * w + b }
                     } perElement: {
-                        for j in 0..<n { o[j] = (s[j] - mu) * rstd * (weight?[j] ?? 1) + (bias?[j] ?? 0) }
+                        for j in 0..<n { o[j] = (s[j] - mu) * rstd * (weight?[base + j] ?? 1) + (bias?[base + j] ?? 0) }
                     }
                 }
             }
@@ -82,9 +82,9 @@ private func normalizeRowsBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer
                         } perElement: {
                             for j in 0..<n {
                                 let xhat = (s[j] - mu) * rstd
-                                let dy = go[j] * (weight?[j] ?? 1)
+                                let dy = go[j] * (weight?[base + j] ?? 1)
                                 sumDy += dy; sumDyXhat += dy * xhat
-                                pw[j] += go[j] * xhat; pb[j] += go[j]
+                                pw[base + j] += go[j] * xhat; pb[base + j] += go[j]
                             }
                         }
                         let meanDy = centered ? sumDy / Float(n) : 0, meanDyXhat = sumDyXhat / Float(n)
@@ -92,7 +92,7 @@ private func normalizeRowsBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer
                             let w = weight?[ch] ?? 1
                             for j in range { o[j] = rstd * (go[j] * w - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
                         } perElement: {
-                            for j in 0..<n { o[j] = rstd * (go[j] * (weight?[j] ?? 1) - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
+                            for j in 0..<n { o[j] = rstd * (go[j] * (weight?[base + j] ?? 1) - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
                         }
                     }
                 }

@@ -7,7 +7,7 @@ import Foundation
 extension Tensor {
     /// Applies rotary embedding to x [..., T, D] with cos/sin tables broadcastable to x
     /// (typically [T, D] or [B, 1, T, D]). Only the first `cos.shape.last` features are rotated.
-    /// One fused kernel each way; the tables are constants (no gradient flows into them).
+    /// One fused kernel each way; gradients reach the tables too when they require them.
     public func applyingRotaryEmbedding(cos: Tensor, sin: Tensor) -> Tensor {
         let d = cos.shape.last ?? 0, full = shape.last ?? 0
         precondition(cos.shape == sin.shape, "cos \(cos.shape) and sin \(sin.shape) differ")
@@ -46,10 +46,16 @@ extension Tensor {
             }
         }
         let out = Tensor(shape: shape) { rotate(storage.pointer, $0.baseAddress!, transpose: false) }
-        return Tensor.record("rotary", result: out, inputs: [self]) { g in
+        let x = self
+        return Tensor.record("rotary", result: out, inputs: [x, cos, sin]) { g in
             // The tables must outlive the tape entry that reads them through raw pointers.
             withExtendedLifetime((cos, sin)) {
-                [Tensor(shape: g.shape) { rotate(g.storage.pointer, $0.baseAddress!, transpose: true) }]
+                let dx = x.requiresGrad ? Tensor(shape: g.shape) { rotate(g.storage.pointer, $0.baseAddress!, transpose: true) } : nil
+                guard cos.requiresGrad || sin.requiresGrad else { return [dx, nil, nil] }
+                // y = x·cos + rotate_half(x)·sin over the rotated features.
+                let gd = d < full ? g.slice(axis: -1, 0..<d) : g, xd = d < full ? x.slice(axis: -1, 0..<d) : x
+                return [dx, cos.requiresGrad ? (gd * xd).sumToShape(cos.shape) : nil,
+                        sin.requiresGrad ? (gd * xd.rotatedHalf()).sumToShape(sin.shape) : nil]
             }
         }
     }

@@ -51,8 +51,10 @@ extension Tensor {
                         let s = src + row * n, o = d + row * n
                         var m = -Float.infinity
                         for j in 0..<n { m = Swift.max(m, s[j]) }
+                        // exp into the output row first (a vectorisable loop), then sum it.
+                        for j in 0..<n { o[j] = FastMath.exp(s[j] - m) }
                         var total: Float = 0
-                        for j in 0..<n { total += Foundation.exp(s[j] - m) }
+                        for j in 0..<n { total += o[j] }
                         let lse = m + Foundation.log(total)
                         for j in 0..<n { o[j] = s[j] - lse }
                     }
@@ -68,7 +70,7 @@ extension Tensor {
                             let go = gp + row * n, yo = yp + row * n, o = d + row * n
                             var total: Float = 0
                             for j in 0..<n { total += go[j] }
-                            for j in 0..<n { o[j] = go[j] - Foundation.exp(yo[j]) * total }
+                            for j in 0..<n { o[j] = go[j] - FastMath.exp(yo[j]) * total }
                         }
                     }
                 }]
@@ -83,8 +85,9 @@ func softmaxRow(_ s: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ n
     var m = -Float.infinity
     for j in 0..<n { m = Swift.max(m, s[j]) }
     if m == -.infinity { o.update(repeating: 0, count: n); return }
+    for j in 0..<n { o[j] = FastMath.exp(s[j] - m) }
     var total: Float = 0
-    for j in 0..<n { let e = Foundation.exp(s[j] - m); o[j] = e; total += e }
+    for j in 0..<n { total += o[j] }
     let inv = 1 / total
     for j in 0..<n { o[j] *= inv }
 }
