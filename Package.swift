@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "UniRLTensor", targets: ["UniRLTensor"]),
         .library(name: "UniRLShapesWorld", targets: ["UniRLShapesWorld"]),
         .library(name: "UniRLCore", targets: ["UniRLCore"]),
+        .library(name: "UniRLExperts", targets: ["UniRLExperts"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
     ],
     dependencies: [
@@ -31,6 +32,7 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/Core"),
+        .target(name: "UniRLExperts", dependencies: ["UniRLTensor", "UniRLCore"], path: "Sources/Experts"),
         .executableTarget(name: "UniRLCLI",
                           dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "CBLAS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -40,6 +42,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["UniRLShapesWorld"], path: "Tests/ShapesWorldTests"),
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
     ],
     swiftLanguageModes: [.v6]
 )

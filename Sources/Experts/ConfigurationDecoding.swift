@@ -1,0 +1,53 @@
+import Foundation
+
+/// Problems with a model's `config.json`.
+public enum ModelConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be read.
+    case unreadable(path: String, reason: String)
+    /// The JSON is malformed or a value has the wrong type.
+    case invalid(path: String, reason: String)
+    /// A key this model does not know (a typo would otherwise be silently ignored).
+    case unknownKeys(path: String, keys: [String])
+    /// Values that cannot describe a working model (e.g. heads that do not divide the width).
+    case inconsistent(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let p, let r): "cannot read model configuration \(p): \(r)"
+        case .invalid(let p, let r): "invalid model configuration \(p): \(r)"
+        case .unknownKeys(let p, let keys): "model configuration \(p) has unknown keys: \(keys.joined(separator: ", "))"
+        case .inconsistent(let r): "inconsistent model configuration: \(r)"
+        }
+    }
+}
+
+/// Decodes a reference library's `config.json` into `C`, refusing keys that are neither
+/// decoded by `C` nor listed in `ignoredKeys` (bookkeeping keys such as `_class_name`,
+/// `_diffusers_version`, `architectures`, `torch_dtype`, `transformers_version`).
+public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from url: URL, knownKeys: Set<String>,
+                                                   ignoredKeys: Set<String> = standardIgnoredConfigurationKeys) throws -> C {
+    let data: Data
+    do { data = try Data(contentsOf: url) } catch {
+        throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
+    }
+    return try decodeModelConfiguration(type, from: data, path: url.path, knownKeys: knownKeys, ignoredKeys: ignoredKeys)
+}
+
+/// As ``decodeModelConfiguration(_:from:knownKeys:ignoredKeys:)`` for JSON already in memory.
+public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from data: Data, path: String, knownKeys: Set<String>,
+                                                   ignoredKeys: Set<String> = standardIgnoredConfigurationKeys) throws -> C {
+    guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        throw ModelConfigurationError.invalid(path: path, reason: "not a JSON object")
+    }
+    let unknown = object.keys.filter { !knownKeys.contains($0) && !ignoredKeys.contains($0) && !$0.hasPrefix("_") }.sorted()
+    guard unknown.isEmpty else { throw ModelConfigurationError.unknownKeys(path: path, keys: unknown) }
+    do { return try JSONDecoder().decode(type, from: data) } catch {
+        throw ModelConfigurationError.invalid(path: path, reason: "\(error)")
+    }
+}
+
+/// Keys that reference libraries write for bookkeeping and that carry no model settings.
+public let standardIgnoredConfigurationKeys: Set<String> = [
+    "architectures", "torch_dtype", "dtype", "transformers_version", "model_type", "name_or_path",
+    "use_cache", "return_dict", "output_hidden_states", "output_attentions", "chunk_size_feed_forward",
+]
