@@ -51,15 +51,15 @@ extension Scenario {
     public func replayThroughExperts(_ trajectories: [Trajectory<Output>], experts names: Set<String>) throws -> [[ExpertReplay?]] {
         var out: [[ExpertReplay?]] = trajectories.map { [ExpertReplay?](repeating: nil, count: $0.segments.count) }
         for expert in experts where names.contains(expert.name) {
-            var where_: [(Int, Int)] = [], segments: [TrajectorySegment] = []
+            var locations: [(Int, Int)] = [], segments: [TrajectorySegment] = []
             for (i, t) in trajectories.enumerated() {
                 for (j, s) in t.segments.enumerated() where s.expert == expert.name {
-                    where_.append((i, j)); segments.append(s)
+                    locations.append((i, j)); segments.append(s)
                 }
             }
             if segments.isEmpty { continue }
             let replays = try expert.replay(segments)
-            for ((i, j), r) in zip(where_, replays) { out[i][j] = r }
+            for ((i, j), r) in zip(locations, replays) { out[i][j] = r }
         }
         for t in trajectories {
             for s in t.segments where names.contains(s.expert) && !experts.contains(where: { $0.name == s.expert }) {

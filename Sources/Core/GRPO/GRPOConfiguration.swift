@@ -1,0 +1,245 @@
+import UniRLTensor
+
+/// Everything a GRPO run needs, with documented defaults; snake_case keys in JSON and YAML.
+///
+/// ```yaml
+/// run:     { seed: 0, steps: 200, output_dir: runs/t2i, checkpoint_every: 50 }
+/// trainer: { prompts_per_step: 4, group_size: 8, loss_aggregation: grpo }
+/// experts:
+///   lm: { beta: 0.04, clip_low: 0.2, clip_high: 0.28, learning_rate: 1.0e-6 }
+///   dm: { beta: 0.04, kl_variant: exact, learning_rate: 1.0e-5 }
+/// ```
+///
+/// Load with ``load(from:overrides:)`` or ``init(yaml:)`` / ``init(json:)``; override single keys
+/// with `section.key=value` strings (``applying(overrides:)``): `trainer.group_size=16`,
+/// `experts.lm.beta=0.04`, or the shorthand `trainer.beta_lm=0.04` for an expert's field.
+/// Unknown keys are an error that names the key.
+public struct GRPOConfiguration: Codable, Sendable, Equatable {
+    /// Seeds, length, output, checkpoints and logging.
+    public var run = RunSettings()
+    /// The GRPO algorithm.
+    public var trainer = TrainerSettings()
+    /// Per-expert settings by expert name. Experts not listed use ``ExpertSettings/init()``.
+    public var experts: [String: ExpertSettings] = ["lm": .languageModel, "dm": .diffusionModel]
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case run, trainer, experts }
+
+    /// The settings of expert `name`.
+    public func settings(for name: String) -> ExpertSettings { experts[name] ?? ExpertSettings() }
+}
+
+/// When the progress bar is drawn.
+public enum ProgressBarMode: String, Codable, Sendable {
+    /// Only when standard error is a terminal.
+    case auto
+    case always, never
+}
+
+public struct RunSettings: Codable, Sendable, Equatable {
+    /// Seed of every generator (prompt draws, rollouts, shuffles). Default 0.
+    public var seed: Int = 0
+    /// Number of GRPO steps (each: sample, score, update). Default 100.
+    public var steps: Int = 100
+    /// Where metrics (`metrics.jsonl`, TensorBoard `events.out.tfevents.*`) and checkpoints go.
+    /// Default `runs/unirl`.
+    public var outputDir: String = "runs/unirl"
+    /// Write a checkpoint every N steps (and after the last step); 0 never. Default 50.
+    public var checkpointEvery: Int = 50
+    /// Keep only the newest N checkpoints; 0 keeps all. Default 0.
+    public var keepCheckpoints: Int = 0
+    /// `""` (start fresh, the default), `"latest"` (the newest checkpoint in `output_dir`, if any)
+    /// or the path of a checkpoint directory.
+    public var resumeFrom: String = ""
+    /// Write `metrics.jsonl`. Default true.
+    public var jsonl: Bool = true
+    /// Write TensorBoard event files. Default true.
+    public var tensorboard: Bool = true
+    /// Progress bar on standard error. Default `auto`.
+    public var progressBar: ProgressBarMode = .auto
+    /// Log a metrics line every N steps through swift-log; 0 never. Default 10.
+    public var logEvery: Int = 10
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case seed, steps
+        case outputDir = "output_dir"
+        case checkpointEvery = "checkpoint_every"
+        case keepCheckpoints = "keep_checkpoints"
+        case resumeFrom = "resume_from"
+        case jsonl, tensorboard
+        case progressBar = "progress_bar"
+        case logEvery = "log_every"
+    }
+}
+
+/// Which optimizer updates the experts.
+public enum OptimizerKind: String, Codable, Sendable {
+    case adamw, sgd
+}
+
+public struct TrainerSettings: Codable, Sendable, Equatable {
+    /// Prompts drawn per step (without replacement when the split has enough). Default 4.
+    public var promptsPerStep: Int = 4
+    /// G, trajectories per prompt. Default 8.
+    public var groupSize: Int = 8
+    /// μ, passes over one batch of rollouts (reusing its old log-probs). Default 1.
+    public var innerEpochs: Int = 1
+    /// Optimizer steps per inner epoch; the batch is shuffled and split into this many parts.
+    /// Default 1 (then ρ = 1 exactly at every update with μ = 1).
+    public var minibatches: Int = 1
+    /// Micro-batches per optimizer step, their gradients summed (the loss is normalised over the
+    /// whole minibatch, so the gradient does not depend on this). Default 1.
+    public var gradientAccumulation: Int = 1
+    /// Advantage normalisation. Default `group_std`.
+    public var advantageScaling: AdvantageScaling = .groupStd
+    /// Bound on |A|; 0 disables. Default 5 (flow_grpo's `adv_clip_max`).
+    public var advantageClip: Float = 5
+    /// Leave groups whose rewards are all equal out of the loss (flow_grpo). Default false.
+    public var dropZeroStdGroups: Bool = false
+    /// Per-prompt tracker: rewards kept per prompt, and how many before its own statistics are
+    /// used (DDPO's `buffer_size`, `min_count`). Defaults 32 and 16.
+    public var trackerBufferSize: Int = 32
+    public var trackerMinCount: Int = 16
+    /// How per-action losses are averaged. Default `grpo` (per-trajectory mean, the paper's
+    /// surrogate). With `grpo`, μ = 1, β = 0 and no advantage clipping the loss *reads 0* at
+    /// every update (ρ = 1 and the centred advantages average to 0); its gradient does not.
+    public var lossAggregation: LossAggregation = .grpo
+    /// Global L2 gradient-norm clip over all experts; 0 disables. Default 1.
+    public var maxGradNorm: Float = 1
+    /// Recompute log π_old with the training forward pass (same batching, no tape) instead of
+    /// using the sampler's numbers, so that ρ = 1 exactly at the first update. Default true.
+    public var recomputeOldLogProbs: Bool = true
+    /// Optimizer and its constants. Defaults: AdamW, β₁ 0.9, β₂ 0.999, ε 1e-8, weight decay 0;
+    /// SGD momentum 0.
+    public var optimizer: OptimizerKind = .adamw
+    public var adamBeta1: Float = 0.9
+    public var adamBeta2: Float = 0.999
+    public var adamEpsilon: Float = 1e-8
+    public var weightDecay: Float = 0
+    public var momentum: Float = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case promptsPerStep = "prompts_per_step"
+        case groupSize = "group_size"
+        case innerEpochs = "inner_epochs"
+        case minibatches
+        case gradientAccumulation = "gradient_accumulation"
+        case advantageScaling = "advantage_scaling"
+        case advantageClip = "advantage_clip"
+        case dropZeroStdGroups = "drop_zero_std_groups"
+        case trackerBufferSize = "tracker_buffer_size"
+        case trackerMinCount = "tracker_min_count"
+        case lossAggregation = "loss_aggregation"
+        case maxGradNorm = "max_grad_norm"
+        case recomputeOldLogProbs = "recompute_old_log_probs"
+        case optimizer
+        case adamBeta1 = "adam_beta1"
+        case adamBeta2 = "adam_beta2"
+        case adamEpsilon = "adam_epsilon"
+        case weightDecay = "weight_decay"
+        case momentum
+    }
+}
+
+/// The shape of an expert's learning-rate schedule over GRPO steps.
+public enum ScheduleKind: String, Codable, Sendable {
+    case constant, warmup, cosine
+}
+
+/// The settings of one expert: its term in the joint surrogate, its KL weight and its optimizer.
+public struct ExpertSettings: Codable, Sendable, Equatable {
+    /// λ, the weight of this expert's surrogate term. Default 1.
+    public var lossWeight: Float = 1
+    /// ε_low and ε_high of the ratio clip [1 − ε_low, 1 + ε_high]. Default 0.2 and 0.2 (TRL).
+    public var clipLow: Float = 0.2
+    public var clipHigh: Float = 0.2
+    /// β, the weight of the KL to the frozen reference; 0 skips the reference pass. Default 0.04.
+    /// The reference is the whole model as it was when the trainer was created (its values are
+    /// kept in checkpoints), so an expert's KL is taken with every expert at its reference.
+    public var beta: Float = 0.04
+    /// SDE experts: which closed-form Gaussian KL. Default `exact`.
+    public var klVariant: SDEKLVariant = .exact
+    /// Base learning rate. Default 1e-6 (TRL).
+    public var learningRate: Float = 1e-6
+    /// Schedule over steps: constant, linear warm-up, or warm-up then cosine decay to
+    /// `min_lr_ratio`·lr at the last step. Default constant, 0 warm-up steps, ratio 0.
+    public var lrSchedule: ScheduleKind = .constant
+    public var warmupSteps: Int = 0
+    public var minLrRatio: Float = 0
+    /// Keep this expert's weights fixed (it still acts; it contributes no loss term). Default false.
+    public var frozen: Bool = false
+    /// L of `dr_grpo` aggregation (the maximum number of actions); 0 uses the longest segment of
+    /// the step. Default 0.
+    public var maxLength: Int = 0
+
+    public init() {}
+
+    /// Defaults for a language-model expert (the generic defaults).
+    public static let languageModel = ExpertSettings()
+
+    /// Defaults for a diffusion expert: flow_grpo's clip range 1e-4 and β 0.04, learning rate 1e-5.
+    public static let diffusionModel: ExpertSettings = {
+        var s = ExpertSettings()
+        s.clipLow = 1e-4
+        s.clipHigh = 1e-4
+        s.learningRate = 1e-5
+        return s
+    }()
+
+    /// The learning-rate schedule these settings describe for a run of `totalSteps`.
+    public func schedule(totalSteps: Int) -> LearningRateSchedule {
+        switch lrSchedule {
+        case .constant: .constant
+        case .warmup: .warmup(warmupSteps: warmupSteps)
+        case .cosine: .cosine(warmupSteps: warmupSteps, totalSteps: totalSteps, minimumRatio: minLrRatio)
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lossWeight = "loss_weight"
+        case clipLow = "clip_low"
+        case clipHigh = "clip_high"
+        case beta
+        case klVariant = "kl_variant"
+        case learningRate = "learning_rate"
+        case lrSchedule = "lr_schedule"
+        case warmupSteps = "warmup_steps"
+        case minLrRatio = "min_lr_ratio"
+        case frozen
+        case maxLength = "max_length"
+    }
+}
+
+extension GRPOConfiguration {
+    /// Checks ranges; throws ``ConfigurationError/invalidValue(key:reason:)`` naming the key.
+    public func validate() throws {
+        func check(_ ok: Bool, _ key: String, _ reason: String) throws {
+            if !ok { throw ConfigurationError.invalidValue(key: key, reason: reason) }
+        }
+        try check(run.steps >= 0, "run.steps", "must be ≥ 0")
+        try check(run.seed >= 0, "run.seed", "must be ≥ 0")
+        try check(run.checkpointEvery >= 0, "run.checkpoint_every", "must be ≥ 0")
+        try check(run.keepCheckpoints >= 0, "run.keep_checkpoints", "must be ≥ 0")
+        try check(trainer.promptsPerStep >= 1, "trainer.prompts_per_step", "must be ≥ 1")
+        try check(trainer.groupSize >= 2, "trainer.group_size", "must be ≥ 2 (a group needs two samples)")
+        try check(trainer.innerEpochs >= 1, "trainer.inner_epochs", "must be ≥ 1")
+        try check(trainer.minibatches >= 1, "trainer.minibatches", "must be ≥ 1")
+        try check(trainer.gradientAccumulation >= 1, "trainer.gradient_accumulation", "must be ≥ 1")
+        try check(trainer.advantageClip >= 0, "trainer.advantage_clip", "must be ≥ 0")
+        try check(trainer.maxGradNorm >= 0, "trainer.max_grad_norm", "must be ≥ 0")
+        try check(trainer.trackerBufferSize >= 1, "trainer.tracker_buffer_size", "must be ≥ 1")
+        for (name, e) in experts {
+            try check(e.clipLow >= 0 && e.clipLow < 1, "experts.\(name).clip_low", "must be in [0, 1)")
+            try check(e.clipHigh >= 0, "experts.\(name).clip_high", "must be ≥ 0")
+            try check(e.beta >= 0, "experts.\(name).beta", "must be ≥ 0")
+            try check(e.learningRate >= 0, "experts.\(name).learning_rate", "must be ≥ 0")
+            try check(e.warmupSteps >= 0, "experts.\(name).warmup_steps", "must be ≥ 0")
+            try check(e.maxLength >= 0, "experts.\(name).max_length", "must be ≥ 0")
+        }
+    }
+}
