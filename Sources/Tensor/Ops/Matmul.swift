@@ -116,6 +116,7 @@ extension Tensor {
     /// x·Wᵀ + b for x [..., in], W [out, in], b [out]: one GEMM that accumulates onto rows
     /// pre-filled with the bias (PyTorch's `F.linear`).
     public func linear(weight: Tensor, bias: Tensor?) -> Tensor {
+        if rank == 1 { return reshaped([1, shape[0]]).linear(weight: weight, bias: bias).reshaped([weight.shape[0]]) }
         guard let bias else { return matmul(weight, transposeOther: true) }
         let (outF, inF) = (weight.shape[0], weight.shape[1])
         precondition(shape.last == inF && bias.shape == [outF], "linear: x \(shape), weight \(weight.shape), bias \(bias.shape)")
