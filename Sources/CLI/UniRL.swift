@@ -1,9 +1,9 @@
 import ArgumentParser
 
 @main
-struct UniRL: ParsableCommand {
+struct UniRL: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "unirl",
         abstract: "Reinforcement learning for unified language + diffusion models.",
-        subcommands: [DemoCommand.self, BenchCommand.self])
+        subcommands: [DemoCommand.self, TrainCommand.self, BenchCommand.self])
 }
