@@ -19,13 +19,15 @@ public enum Parallel {
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
 
+    /// The persistent workers behind ``forEachRange(_:costPerItem:_:)``.
+    static let pool = WorkerPool(workers: threadCount - 1)
+
     /// True on a worker of ``forEachRange(_:costPerItem:_:)``: nested kernels then run serially.
     @TaskLocal public static var isInsideParallelRegion = false
 
     /// Runs `body` over `0..<count`, split into at most ``threadCount`` contiguous ranges when
     /// `count * costPerItem` is large enough to pay for the threads. `body` must write disjoint
     /// memory for disjoint ranges.
-    @inlinable
     public static func forEachRange(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
         let minimumWork = 32_768
         let chunks = isInsideParallelRegion ? 1 : Swift.min(threadCount, count, Swift.max(1, (count &* costPerItem) / minimumWork))
@@ -33,12 +35,9 @@ public enum Parallel {
             if count > 0 { body(0..<count) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let lo = count * c / chunks, hi = count * (c + 1) / chunks
-                if lo < hi { $isInsideParallelRegion.withValue(true) { box.value(lo..<hi) } }
-            }
+        pool.run(chunks: chunks) { c in
+            let lo = count * c / chunks, hi = count * (c + 1) / chunks
+            if lo < hi { body(lo..<hi) }
         }
     }
 }
