@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "UniRLShapesWorld", targets: ["UniRLShapesWorld"]),
         .library(name: "UniRLCore", targets: ["UniRLCore"]),
         .library(name: "UniRLExperts", targets: ["UniRLExperts"]),
+        .library(name: "UniRLRewards", targets: ["UniRLRewards"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
     ],
     dependencies: [
@@ -33,8 +34,9 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/Core"),
         .target(name: "UniRLExperts", dependencies: ["UniRLTensor", "UniRLCore"], path: "Sources/Experts"),
+        .target(name: "UniRLRewards", dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld"], path: "Sources/Rewards"),
         .executableTarget(name: "UniRLCLI",
-                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "CBLAS",
+                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "UniRLRewards", "CBLAS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Sources/CLI"),
@@ -42,6 +44,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["UniRLShapesWorld"], path: "Tests/ShapesWorldTests"),
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,2 +1,0 @@
-// Replaced by the ShapesWorld implementation.
-import UniRLTensor
