@@ -78,7 +78,10 @@ final class WorkerPool: @unchecked Sendable {
                 pthread_mutex_unlock(&mutex)
                 return true
             }
-            if ran == nil { for c in 0..<chunks { jobPointer.pointee(c) } }
+            if ran == nil {
+                // Another caller holds the workers: run here, marked as a region so nested kernels stay serial.
+                Parallel.$isInsideParallelRegion.withValue(true) { for c in 0..<chunks { jobPointer.pointee(c) } }
+            }
           }
         }
     }
