@@ -2,5 +2,9 @@ import UniRLTensor
 
 /// The runners for each fixture kind. Model families add theirs here as they land.
 enum ParityKinds {
-    static let all: [String: ParityRunner] = [:]
+    static let all: [String: ParityRunner] = [
+        "sana_transformer": SanaTransformerParity.run,
+        "autoencoder_dc_encode": AutoencoderDCParity.encode,
+        "autoencoder_dc_decode": AutoencoderDCParity.decode,
+    ]
 }

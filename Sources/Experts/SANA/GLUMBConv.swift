@@ -1,0 +1,55 @@
+import UniRLTensor
+
+/// SANA's Mix-FFN, diffusers' `GLUMBConv` (models/transformers/sana_transformer.py): an inverted
+/// 1×1 convolution to 2·hidden channels, SiLU, a 3×3 depthwise convolution, a gated linear unit
+/// (first half · SiLU(second half)) and a 1×1 projection without bias,
+///
+///     h, g = chunk₂(dw3×3(silu(conv₁ₓ₁(x))))
+///     y = conv₁ₓ₁(h · silu(g))   [→ RMSNorm over channels (+ bias), ε = 1e-5]   [+ x]
+///
+/// The transformer uses it without norm and residual, DC-AE's EfficientViT blocks with both.
+final class GLUMBConv: Module {
+    let hiddenChannels: Int
+    let convInverted: SanaConv2d, convDepth: SanaConv2d, convPoint: SanaConv2d
+    let norm: SanaRMSNorm?
+    let residualConnection: Bool
+
+    init(inChannels: Int, outChannels: Int, expandRatio: Double = 4, rmsNorm: Bool, residualConnection: Bool,
+         _ factory: SanaParameterFactory) {
+        hiddenChannels = Int((expandRatio * Double(inChannels)).rounded(.towardZero))
+        let doubled = 2 * hiddenChannels
+        convInverted = SanaConv2d(inChannels, doubled, kernelSize: 1, factory)
+        convDepth = SanaConv2d(doubled, doubled, kernelSize: 3, padding: 1, groups: doubled, factory)
+        convPoint = SanaConv2d(hiddenChannels, outChannels, kernelSize: 1, bias: false, factory)
+        norm = rmsNorm ? SanaRMSNorm(outChannels, eps: 1e-5, bias: true, factory) : nil
+        self.residualConnection = residualConnection
+    }
+
+    var submodules: [String: any Module] {
+        var m: [String: any Module] = ["conv_inverted": convInverted, "conv_depth": convDepth, "conv_point": convPoint]
+        if let norm { m["norm"] = norm }
+        return m
+    }
+
+    /// x [B, C, H, W] → [B, C_out, H, W].
+    func callAsFunction(_ x: Tensor) -> Tensor {
+        let expanded = convDepth(convInverted(x).silu())
+        let halves = expanded.chunked(2, axis: 1)
+        var y = convPoint(halves[0] * halves[1].silu())
+        if let norm { y = norm.channelsFirst(y) }
+        return residualConnection ? y + x : y
+    }
+
+    /// The same on channels-last tokens [B, H·W, C] of an H × W grid (row-major), as the
+    /// transformer block calls it (diffusers moves them to [B, C, H, W] and back): the 1×1
+    /// convolutions become single GEMMs and the depthwise convolution and the gate fused kernels.
+    func callAsFunction(tokens x: Tensor, height: Int, width: Int) -> Tensor {
+        let inverted = convInverted.weight.value, point = convPoint.weight.value
+        let expanded = x.linear(weight: inverted.reshaped([inverted.shape[0], inverted.shape[1]]), bias: convInverted.bias?.value)
+        let mixed = SanaKernels.depthwiseConvolution(tokens: expanded.silu(), height: height, width: width,
+                                                     weight: convDepth.weight.value, bias: convDepth.bias?.value)
+        var y = SanaKernels.gatedLinearUnit(mixed).linear(weight: point.reshaped([point.shape[0], point.shape[1]]), bias: nil)
+        if let norm { y = norm(y) }
+        return residualConnection ? y + x : y
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import UniRLTensor
+
+/// SANA's linear diffusion transformer, diffusers' `SanaTransformer2DModel`
+/// (models/transformers/sana_transformer.py), computed as diffusers computes it and loaded from a
+/// diffusers checkpoint by its parameter names (`patch_embed.proj.weight`,
+/// `transformer_blocks.3.attn1.to_out.0.weight`, …):
+///
+///     x = PatchEmbed(latent) (+ 2-D sin-cos positions when `interpolation_scale` is set)
+///     m, e = AdaLayerNormSingle(t)                     m: 6 modulation vectors per sample
+///     c = RMSNorm(PixArtTextProjection(caption))       ε = 1e-5, with weight
+///     x = block_i(x, c, mask, m)                       i = 0 … num_layers−1
+///     shift, scale = scale_shift_table + e
+///     v = proj_out(LN(x) · (1 + scale) + shift), unpatchified to [B, C_out, H, W]
+///
+/// ```swift
+/// let model = try SanaTransformer.load(from: URL(fileURLWithPath: "Sana_1600M_1024px_diffusers/transformer"))
+/// let velocity = model(latents, encoderHiddenStates: caption, timestep: t * 1000, encoderAttentionMask: mask)
+/// ```
+public final class SanaTransformer: Module {
+    public let configuration: SanaTransformerConfiguration
+    let patchEmbed: SanaPatchEmbedding
+    let timeEmbed: SanaTimestepEmbedding
+    let captionProjection: SanaCaptionProjection
+    let captionNorm: SanaRMSNorm
+    let transformerBlocks: ModuleList<SanaTransformerBlock>
+    let scaleShiftTable: Parameter
+    /// `norm_out` (diffusers' `SanaModulatedNorm`): LayerNorm without affine, ε = 1e-6.
+    let normOut: SanaLayerNorm
+    let projOut: SanaLinear
+
+    /// A model with PyTorch's default initialisation; throws for a configuration that
+    /// ``SanaTransformerConfiguration/validate()`` refuses.
+    public convenience init(configuration: SanaTransformerConfiguration, rng: inout RandomState) throws {
+        try configuration.validate()
+        self.init(configuration: configuration, factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+    }
+
+    /// Builds the module tree with parameters from `factory`; `configuration` must be valid.
+    init(configuration c: SanaTransformerConfiguration, factory: SanaParameterFactory) {
+        configuration = c
+        let d = c.innerDim
+        patchEmbed = SanaPatchEmbedding(c, factory)
+        timeEmbed = SanaTimestepEmbedding(width: d, factory)
+        captionProjection = SanaCaptionProjection(captionChannels: c.captionChannels, width: d, factory)
+        captionNorm = SanaRMSNorm(d, eps: 1e-5, factory)
+        transformerBlocks = ModuleList((0..<c.numLayers).map { _ in SanaTransformerBlock(c, factory) })
+        // diffusers: torch.randn(2, inner_dim) / inner_dim**0.5
+        scaleShiftTable = factory.parameter([2, d], .normal(std: 1 / Float(d).squareRoot()))
+        normOut = SanaLayerNorm(d, eps: 1e-6, affine: false, factory)
+        projOut = SanaLinear(d, c.patchSize * c.patchSize * c.resolvedOutChannels, factory)
+    }
+
+    /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
+    /// (or its sharded form with an index). Every parameter must be present with its shape, and
+    /// nothing else; F32, F16 and BF16 weights are read.
+    public static func load(from directory: URL) throws -> SanaTransformer {
+        let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        let model = SanaTransformer(configuration: configuration, factory: SanaParameterFactory(fill: .uninitialized))
+        try model.load(from: ShardedCheckpoint(contentsOf: directory), strict: true)
+        return model
+    }
+
+    public var parameters: [String: Parameter] { ["scale_shift_table": scaleShiftTable] }
+    public var submodules: [String: any Module] {
+        ["patch_embed": patchEmbed, "time_embed": timeEmbed, "caption_projection": captionProjection,
+         "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut]
+    }
+
+    /// The predicted velocity for latents `hiddenStates` [B, C_in, H, W] (H, W multiples of the
+    /// patch size), caption features `encoderHiddenStates` [B, L, caption_channels], `timestep`
+    /// [B] on diffusers' 0…1000 scale (t·1000) and an optional caption mask [B, L] (1 keep,
+    /// 0 padding); returns [B, C_out, H, W].
+    public func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
+                               encoderAttentionMask: Tensor? = nil) -> Tensor {
+        let c = configuration, p = c.patchSize, d = c.innerDim
+        precondition(hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
+                     "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
+        let (b, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
+        precondition(height % p == 0 && width % p == 0, "latent size \(height) × \(width) is not a multiple of the patch size \(p)")
+        precondition(encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
+                     "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
+        precondition(timestep.elementCount == b, "one timestep per sample is needed, got \(timestep.shape) for batch \(b)")
+        if let mask = encoderAttentionMask {
+            precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
+                         "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
+        }
+        let (gridH, gridW) = (height / p, width / p)
+
+        var x = patchEmbed(hiddenStates)
+        let (modulation, embedded) = timeEmbed(timestep.reshaped([b]))
+        let caption = captionNorm(captionProjection(encoderHiddenStates))
+        let captionMask = SanaCrossAttention.mask(forCaptionMask: encoderAttentionMask)
+        for block in transformerBlocks.items {
+            x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
+        }
+
+        let shiftScale = (scaleShiftTable.value.reshaped([1, 2, d]) + embedded.reshaped([b, 1, d])).chunked(2, axis: 1)
+        x = projOut(SanaKernels.modulate(normOut(x), shift: shiftScale[0], scale: shiftScale[1]))
+        // Unpatchify: [B, h, w, p, p, C] → [B, C, h, p, w, p] → [B, C, H, W].
+        let cOut = c.resolvedOutChannels
+        return x.reshaped([b, gridH, gridW, p, p, cOut]).permuted([0, 5, 1, 3, 2, 4]).reshaped([b, cOut, height, width])
+    }
+}
