@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UniRLCore
 import UniRLTensor
 
 /// `unirl demo`: a short, real training run of the engine — a tiny transformer learns to
@@ -22,7 +23,7 @@ struct DemoCommand: ParsableCommand {
         let optimizer = AdamW(parameters: model.trainableParameters(), learningRate: learningRate, weightDecay: 0.01)
         let schedule = LearningRateSchedule.cosine(warmupSteps: steps / 10, totalSteps: steps, minimumRatio: 0.1)
         print("Reversing \(length)-digit sequences with a \(model.parameterCount())-parameter transformer, \(steps) steps of \(batchSize).")
-        var progress = TerminalProgress(total: steps, label: "train")
+        let progress = ProgressBar(total: steps, keys: ["loss"])
         var firstLoss: Float?
         var lastLoss: Float = 0
         for step in 0..<steps {
@@ -35,7 +36,11 @@ struct DemoCommand: ParsableCommand {
             optimizer.step()
             lastLoss = loss.item
             if firstLoss == nil { firstLoss = lastLoss }
-            progress.advance(status: String(format: "loss %.4f", lastLoss))
+            progress.update(step: step + 1, metrics: ["loss": Double(lastLoss)])
+            // Without a terminal the bar is silent: log ten lines instead.
+            if !progress.isEnabled && ((step + 1) % Swift.max(steps / 10, 1) == 0 || step + 1 == steps) {
+                print(progress.line(step: step + 1, metrics: ["loss": Double(lastLoss)]))
+            }
         }
         progress.finish()
         var evalRNG = RandomState(seed: seed &+ 1)
