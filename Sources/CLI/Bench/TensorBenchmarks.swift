@@ -5,24 +5,30 @@ import UniRLTensor
 /// The engine's benchmarks: GEMM against raw `cblas_sgemm`, and three blocks against PyTorch.
 enum TensorBenchmarks {
     /// Our `matmul` (OpenBLAS pinned to one thread, blocks split across cores by us) against one
-    /// `cblas_sgemm` call with OpenBLAS's own `threads` threads: the ceiling.
+    /// `cblas_sgemm` call with OpenBLAS's own `threads` threads: the ceiling. All of ours are
+    /// measured first: once woken, OpenBLAS's threads spin for a while and would slow whatever
+    /// runs next, so after the raw calls we also wait for them to go back to sleep.
     static func matmulRows(sizes: [Int], threads: Int) -> [BenchmarkRow] {
         var rng = RandomState(seed: 1)
-        return sizes.map { n in
-            let a = Tensor.randomNormal([n, n], using: &rng), b = Tensor.randomNormal([n, n], using: &rng)
-            let repeats = n >= 2048 ? 3 : 10
-            let ours = medianMilliseconds(warmup: 1, repeats: repeats) { _ = withoutGrad { a.matmul(b) } }
+        let operands = sizes.map { n in (Tensor.randomNormal([n, n], using: &rng), Tensor.randomNormal([n, n], using: &rng)) }
+        let ours = zip(sizes, operands).map { n, ab in
+            medianMilliseconds(warmup: 1, repeats: n >= 2048 ? 3 : 10) { _ = withoutGrad { ab.0.matmul(ab.1) } }
+        }
+        openblas_set_num_threads(Int32(threads))
+        let raw = zip(sizes, operands).map { n, ab in
             let c = UnsafeMutablePointer<Float>.allocate(capacity: n * n)
             defer { c.deallocate() }
-            openblas_set_num_threads(Int32(threads))
-            defer { openblas_set_num_threads(1) }
-            let raw = medianMilliseconds(warmup: 1, repeats: repeats) {
+            return medianMilliseconds(warmup: 1, repeats: n >= 2048 ? 3 : 10) {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1,
-                            a.storage.pointer, Int32(n), b.storage.pointer, Int32(n), 0, c, Int32(n))
+                            ab.0.storage.pointer, Int32(n), ab.1.storage.pointer, Int32(n), 0, c, Int32(n))
             }
-            let flops = 2 * Double(n) * Double(n) * Double(n)
-            return BenchmarkRow(name: "matmul_\(n)", pass: "forward", shape: "\(n)×\(n)·\(n)×\(n)", ms: ours,
-                                referenceMs: raw, referenceName: "cblas_sgemm", gflops: flops / ours / 1e6)
+        }
+        openblas_set_num_threads(1)
+        usleep(500_000)
+        return sizes.indices.map { i in
+            let n = sizes[i], flops = 2 * Double(n) * Double(n) * Double(n)
+            return BenchmarkRow(name: "matmul_\(n)", pass: "forward", shape: "\(n)×\(n)·\(n)×\(n)", ms: ours[i],
+                                referenceMs: raw[i], referenceName: "cblas_sgemm", gflops: flops / ours[i] / 1e6)
         }
     }
 

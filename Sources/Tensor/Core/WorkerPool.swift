@@ -103,9 +103,14 @@ final class WorkerPool: @unchecked Sendable {
     private func workerLoop() {
         var seen = generation.load(ordering: .acquiring)
         while true {
-            // Spin briefly for the next job, then sleep.
+            // Spin for up to ~200 µs for the next job (kernels usually follow each other closer
+            // than that), then sleep.
+            let spinUntil = DispatchTime.now().uptimeNanoseconds &+ 200_000
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen && spins < 20_000 { spins += 1 }
+            while generation.load(ordering: .acquiring) == seen {
+                spins &+= 1
+                if spins & 255 == 0 && DispatchTime.now().uptimeNanoseconds > spinUntil { break }
+            }
             pthread_mutex_lock(&mutex)
             while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(&wake, &mutex) }
             seen = generation.load(ordering: .acquiring)
