@@ -44,7 +44,8 @@ private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float
                     if g.stride == 1 {
                         (dst + valid.lowerBound).update(from: src, count: valid.count)
                     } else {
-                        for i in 0..<valid.count { dst[valid.lowerBound + i] = src[i * g.stride] }
+                        let d = dst + valid.lowerBound, step = g.stride
+                        for i in 0..<valid.count { d[i] = src[i &* step] }
                     }
                 }
             }
@@ -67,7 +68,8 @@ private func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Floa
                     if iy < 0 || iy >= g.height { continue }
                     let src = row + oy * ow + valid.lowerBound
                     let dst = plane + iy * g.width + valid.lowerBound * g.stride - g.padding + kx
-                    for i in 0..<valid.count { dst[i * g.stride] += src[i] }
+                    let step = g.stride
+                    for i in 0..<valid.count { dst[i &* step] += src[i] }
                 }
             }
         }
@@ -90,10 +92,12 @@ private func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Floa
                     let valid = validColumns(g, kx: kx), oxLo = valid.lowerBound, oxHi = valid.upperBound
                     if oxLo >= oxHi { continue }
                     if g.stride == 1 {
-                        let s = src + (oxLo - g.padding + kx)
-                        for ox in 0..<(oxHi - oxLo) { dst[oxLo + ox] += wv * s[ox] }
+                        // Unchecked pointer offsets keep this loop vectorisable.
+                        let s = src + (oxLo - g.padding + kx), d = dst + oxLo
+                        for ox in 0..<(oxHi - oxLo) { d[ox] += wv * s[ox] }
                     } else {
-                        for ox in oxLo..<oxHi { dst[ox] += wv * src[ox * g.stride - g.padding + kx] }
+                        let s = src + (oxLo &* g.stride &- g.padding &+ kx), d = dst + oxLo, step = g.stride
+                        for i in 0..<(oxHi - oxLo) { d[i] += wv * s[i &* step] }
                     }
                 }
             }
@@ -124,8 +128,9 @@ private func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Flo
                         for i in 0..<valid.count { acc += grow[i] * src[i] }
                         if let dx { let d = dx + c * plane + offset; for i in 0..<valid.count { d[i] += wv * grow[i] } }
                     } else {
-                        for i in 0..<valid.count { acc += grow[i] * src[i * g.stride] }
-                        if let dx { let d = dx + c * plane + offset; for i in 0..<valid.count { d[i * g.stride] += wv * grow[i] } }
+                        let step = g.stride
+                        for i in 0..<valid.count { acc += grow[i] * src[i &* step] }
+                        if let dx { let d = dx + c * plane + offset; for i in 0..<valid.count { d[i &* step] += wv * grow[i] } }
                     }
                 }
                 if let dw { dw[c * kk + ky * g.kernelW + kx] += acc }
@@ -228,7 +233,7 @@ extension Tensor {
             if needW {
                 grads[1] = Tensor(shape: weight.shape) { d in
                     d.initialize(repeating: 0)
-                    for c in 0..<chunks { for i in 0..<wCount { d[i] += partial[c * wCount + i] } }
+                    for c in 0..<chunks { let p = partial + c * wCount; for i in 0..<wCount { d[i] += p[i] } }
                 }
             }
             if let bias {

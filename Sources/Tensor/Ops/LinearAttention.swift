@@ -66,7 +66,8 @@ extension Tensor {
                         for t in 0..<n {
                             let inv = 1 / den[t]
                             var acc: Float = 0
-                            for j in 0..<dv { dnum[t * dv + j] = go[t * dv + j] * inv; acc += go[t * dv + j] * oh[t * dv + j] }
+                            let dn = dnum + t * dv, gt = go + t * dv, ot = oh + t * dv
+                            for j in 0..<dv { dn[j] = gt[j] * inv; acc += gt[j] * ot[j] }
                             dden[t] = -acc * inv
                         }
                         // dq' = dnum·KVᵀ + dden ⊗ z

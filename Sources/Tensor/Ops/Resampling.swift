@@ -16,9 +16,11 @@ private func shuffle(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Fl
                     for y in 0..<h {
                         let pRow = p + y * w, sRow = spread + (y * r + i) * w * r + j
                         if toSpread {
-                            for x in 0..<w { dst[sRow + x * r] = src[pRow + x] }
+                            let d = dst + sRow, s = src + pRow
+                            for x in 0..<w { d[x &* r] = s[x] }
                         } else {
-                            for x in 0..<w { dst[pRow + x] = src[sRow + x * r] }
+                            let d = dst + pRow, s = src + sRow
+                            for x in 0..<w { d[x] = s[x &* r] }
                         }
                     }
                 }
@@ -55,7 +57,7 @@ extension Tensor {
                 for plane in range {
                     for y in 0..<(h * f) {
                         let s = src + plane * h * w + (y / f) * w, d = o + plane * h * f * w * f + y * w * f
-                        for x in 0..<w { let v = s[x]; for j in 0..<f { d[x * f + j] = v } }
+                        for x in 0..<w { let v = s[x], dx = d + x &* f; for j in 0..<f { dx[j] = v } }
                     }
                 }
             }
@@ -70,7 +72,7 @@ extension Tensor {
                     for plane in range {
                         for y in 0..<(h * f) {
                             let s = gp + plane * h * f * w * f + y * w * f, d = o + plane * h * w + (y / f) * w
-                            for x in 0..<w { var acc: Float = 0; for j in 0..<f { acc += s[x * f + j] }; d[x] += acc }
+                            for x in 0..<w { var acc: Float = 0; let sx = s + x &* f; for j in 0..<f { acc += sx[j] }; d[x] += acc }
                         }
                     }
                 }

@@ -34,12 +34,14 @@ extension Tensor {
                 for row in r {
                     let x = src + row * full, y = dst + row * full
                     let c = cp + tableRow[row] * d, s = sp + tableRow[row] * d
+                    // Second halves through offset pointers: no checked index arithmetic in the loops.
+                    let x2 = x + h, y2 = y + h, c2 = c + h, s2 = s + h
                     if transpose {
-                        for j in 0..<h { y[j] = x[j] * c[j] + x[j + h] * s[j + h] }
-                        for j in h..<d { y[j] = x[j] * c[j] - x[j - h] * s[j - h] }
+                        for j in 0..<h { y[j] = x[j] * c[j] + x2[j] * s2[j] }
+                        for j in 0..<h { y2[j] = x2[j] * c2[j] - x[j] * s[j] }
                     } else {
-                        for j in 0..<h { y[j] = x[j] * c[j] - x[j + h] * s[j] }
-                        for j in h..<d { y[j] = x[j] * c[j] + x[j - h] * s[j] }
+                        for j in 0..<h { y[j] = x[j] * c[j] - x2[j] * s[j] }
+                        for j in 0..<h { y2[j] = x2[j] * c2[j] + x[j] * s2[j] }
                     }
                     for j in d..<full { y[j] = x[j] }
                 }
