@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "UniRLCore", targets: ["UniRLCore"]),
         .library(name: "UniRLExperts", targets: ["UniRLExperts"]),
         .library(name: "UniRLRewards", targets: ["UniRLRewards"]),
+        .library(name: "UniRLScenarios", targets: ["UniRLScenarios"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
     ],
     dependencies: [
@@ -35,8 +36,11 @@ let package = Package(
                 path: "Sources/Core"),
         .target(name: "UniRLExperts", dependencies: ["UniRLTensor", "UniRLCore"], path: "Sources/Experts"),
         .target(name: "UniRLRewards", dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld"], path: "Sources/Rewards"),
+        .target(name: "UniRLScenarios",
+                dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld", "UniRLRewards", "UniRLExperts"],
+                path: "Sources/Scenarios", resources: [.copy("Resources")]),
         .executableTarget(name: "UniRLCLI",
-                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "UniRLRewards", "CBLAS",
+                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "UniRLRewards", "UniRLExperts", "UniRLScenarios", "CBLAS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Sources/CLI"),
@@ -46,6 +50,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore"], path: "Tests/CoreTests"),
         .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
+        .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios"], path: "Tests/ScenariosTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import UniRLExperts
+import UniRLTensor
+
+/// `unirl bench sana`: the SANA transformer's forward and forward+backward, and a 10-step SDE
+/// rollout with log-probs, against diffusers on the same configuration (scripts/bench_diffusers_sana.py).
+struct SanaBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sana",
+        abstract: "SANA DiT forward/backward and a 10-step SDE rollout vs diffusers.",
+        discussion: """
+        Configuration: 8 latent channels, 16×16 latent, 4 layers, 4 heads × 32 (width 128), cross-attention \
+        4 × 32, caption 16 × 128, batch 8, patch 1. Median of --repeats runs after --warmup.
+        """)
+
+    @Flag(help: "Print JSON instead of a Markdown table.") var json = false
+    @Option(help: "Threads for our kernels and PyTorch (set UNIRL_NUM_THREADS to the same).") var threads = 2
+    @Option(help: "Timed runs per case.") var repeats = 20
+    @Option(help: "Untimed runs before them (PyTorch needs several to reach its steady state).") var warmup = 10
+    @Flag(help: "Skip the diffusers comparison even if .venv-reference exists.") var noTorch = false
+    @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
+
+    func validate() throws {
+        if Parallel.threadCount != threads {
+            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+        }
+    }
+
+    /// The benchmark model: diffusers' `SanaTransformer2DModel` of this configuration.
+    static let model = SanaTransformerConfiguration(
+        inChannels: 8, outChannels: 8, numAttentionHeads: 4, attentionHeadDim: 32, numLayers: 4,
+        numCrossAttentionHeads: 4, crossAttentionHeadDim: 32, crossAttentionDim: 128, captionChannels: 128,
+        mlpRatio: 2.5, sampleSize: 16, patchSize: 1)
+    static let shape = "x[8,8,16,16] caption[8,16,128] L=4 H=4×32"
+
+    func run() throws {
+        var rng = RandomState(seed: 0)
+        let transformer = try SanaTransformer(configuration: Self.model, rng: &rng)
+        let x = Tensor.randomNormal([8, 8, 16, 16], using: &rng)
+        let caption = Tensor.randomNormal([8, 16, 128], using: &rng)
+        let timestep = Tensor([Float](repeating: 500, count: 8))
+        let parameters = transformer.namedParameters().map(\.parameter)
+
+        let forward = medianMilliseconds(warmup: warmup, repeats: repeats) {
+            _ = withoutGrad { transformer(x, encoderHiddenStates: caption, timestep: timestep) }
+        }
+        let both = medianMilliseconds(warmup: warmup, repeats: repeats) {
+            for p in parameters { p.zeroGrad() }
+            let out = transformer(x, encoderHiddenStates: caption, timestep: timestep)
+            (out.square().sum() * (1 / Float(out.elementCount))).backward()
+        }
+        for p in parameters { p.zeroGrad() }
+        let policy = SanaPolicy(transformer: transformer, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7), latentSize: 16)
+        let conditions = (0..<8).map { SanaCondition(embedding: caption.slice(axis: 0, $0..<($0 + 1)).squeezed(0)) }
+        var sampling = RandomState(seed: 1)
+        let rollout = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
+            _ = try? policy.sample(conditions, using: &sampling)
+        }
+        var rows = [BenchmarkRow(name: "sana_dit", pass: "forward", shape: Self.shape, ms: forward),
+                    BenchmarkRow(name: "sana_dit", pass: "forward_backward", shape: Self.shape, ms: both),
+                    BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob", shape: Self.shape, ms: rollout)]
+
+        var versions: String?
+        if !noTorch, let reference = DiffusersReference(root: URL(fileURLWithPath: root)),
+           let out = reference.run(threads: threads, warmup: warmup, repeats: repeats) {
+            versions = "torch \(out.torch), diffusers \(out.diffusers)"
+            for i in rows.indices {
+                if let r = out.results.first(where: { $0.name == rows[i].name && $0.pass == rows[i].pass }) {
+                    rows[i].referenceMs = r.ms
+                    rows[i].referenceName = "diffusers \(out.diffusers)"
+                }
+            }
+        }
+        let report = BenchmarkReport(suite: "sana", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("unirl bench sana — \(report.machine), \(threads) threads, median ms\n")
+            print(report.table())
+            if versions == nil && !noTorch {
+                print("\n(diffusers columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
+            }
+        }
+    }
+}
+
+/// Runs `scripts/bench_diffusers_sana.py` in the reference environment, when it exists.
+struct DiffusersReference {
+    struct Result: Decodable { var name: String; var pass: String; var ms: Double }
+    struct Output: Decodable { var torch: String; var diffusers: String; var results: [Result] }
+
+    let python: URL
+    let script: URL
+
+    init?(root: URL) {
+        python = root.appendingPathComponent(".venv-reference/bin/python")
+        script = root.appendingPathComponent("scripts/bench_diffusers_sana.py")
+        guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else {
+            return nil
+        }
+    }
+
+    func run(threads: Int, warmup: Int, repeats: Int) -> Output? {
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path, "--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            FileHandle.standardError.write(Data("diffusers reference could not start: \(error)\n".utf8))
+            return nil
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            FileHandle.standardError.write(Data("diffusers reference exited with status \(process.terminationStatus)\n".utf8))
+            return nil
+        }
+        return try? JSONDecoder().decode(Output.self, from: data)
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import UniRLCore
+import UniRLExperts
+import UniRLRewards
+import UniRLScenarios
+import UniRLShapesWorld
+import UniRLTensor
+
+/// `unirl pretrain …`: the cold-start training of the bundled tiny models.
+struct PretrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self])
+}
+
+/// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder
+/// (``TinySanaPretraining``); writes the model folder, sample grids and the losses.
+struct PretrainSana: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sana",
+        abstract: "Train the tiny DC-AE (f4, 8×8 latents) and the tiny SANA + caption encoder on ShapesWorld captions.",
+        discussion: """
+        Writes <output>/transformer, <output>/vae, <output>/caption_encoder (F16 safetensors, diffusers \
+        layout), reconstructions.png (renders above their reconstructions), samples.png (captions of the \
+        evaluation set, Euler ODE with guidance) and losses.json. The shipped model is this command's \
+        output with the defaults, copied to Sources/Scenarios/Resources/tiny-sana.
+        """)
+
+    @Option(help: "Autoencoder optimizer steps.") var autoencoderSteps = TinySanaPretrainingSettings().autoencoderSteps
+    @Option(help: "Transformer optimizer steps.") var transformerSteps = TinySanaPretrainingSettings().transformerSteps
+    @Option(help: "Batch size of both phases.") var batchSize = TinySanaPretrainingSettings().transformerBatchSize
+    @Option(help: "Seed of every draw.") var seed: UInt64 = 0
+    @Option(help: "Output folder.") var output = "runs/pretrain-sana"
+    @Option(help: "Guidance scale of the sample grid.") var guidanceScale: Float = 3
+    @Option(help: "Euler steps of the sample grid.") var sampleSteps = 20
+    @Option(help: "Skip training: write the grids of the model folder at this path.") var from: String?
+
+    func run() throws {
+        if let from {
+            let models = try TinySana.load(from: URL(fileURLWithPath: from))
+            try writeGrids(models, to: URL(fileURLWithPath: output))
+            return
+        }
+        var settings = TinySanaPretrainingSettings()
+        settings.autoencoderSteps = autoencoderSteps
+        settings.transformerSteps = transformerSteps
+        settings.autoencoderBatchSize = batchSize
+        settings.transformerBatchSize = batchSize
+        settings.seed = seed
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+
+        var bar: ProgressBar?, phase = "", losses: [String: [Float]] = [:], started: [String: Date] = [:]
+        let start = Date()
+        let models = try TinySanaPretraining(settings: settings).run { p in
+            if p.phase != phase {
+                bar?.finish()
+                phase = p.phase
+                started[phase] = Date()
+                print("Pretraining the \(phase) (\(p.total) steps of \(batchSize))…")
+                bar = ProgressBar(total: p.total, keys: ["loss"])
+            }
+            losses[p.phase, default: []].append(p.loss)
+            bar?.update(step: p.step, metrics: ["loss": Double(p.loss)])
+        }
+        bar?.finish()
+        let seconds = Date().timeIntervalSince(start)
+        for name in ["autoencoder", "transformer"] {
+            guard let l = losses[name], !l.isEmpty else { continue }
+            let head = l.prefix(50), tail = l.suffix(50)
+            print(String(format: "%@ loss (mean of 50 steps) %.4f → %.4f", name,
+                         head.reduce(0, +) / Float(head.count), tail.reduce(0, +) / Float(tail.count)))
+        }
+        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor, seconds / 60))
+
+        try models.save(to: folder)
+        let saved = try TinySana.load(from: folder)   // the F16 weights, as shipped
+        try writeGrids(saved, to: folder)
+        let record: [String: Any] = ["seconds": seconds, "losses": losses.mapValues { $0.map(Double.init) },
+                                     "scaling_factor": saved.autoencoder.configuration.scalingFactor]
+        try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]).write(to: folder.appendingPathComponent("losses.json"))
+        print("Wrote \(folder.path): transformer/, vae/, caption_encoder/, reconstructions.png, samples.png, losses.json")
+    }
+
+    /// reconstructions.png and samples.png (3× size) in `folder`.
+    func writeGrids(_ models: TinySana, to folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try writeReconstructions(models, to: folder.appendingPathComponent("reconstructions.png"))
+        try writeSamples(models, to: folder.appendingPathComponent("samples.png"))
+    }
+
+    /// Eight renders (top row) and their reconstructions (bottom row).
+    func writeReconstructions(_ models: TinySana, to url: URL) throws {
+        var rng = RandomState(seed: 99)
+        let renderer = SceneRenderer(size: TinySana.imageSize)
+        let originals = (0..<8).map { _ in renderer.render(PromptGenerator().prompt(split: .evaluation, using: &rng).scene) }
+        let rebuilt = models.decode(models.encode(originals))
+        try ImageGrid.tile(originals + rebuilt, columns: 8).upscaled(by: 3).writePNG(to: url)
+    }
+
+    /// Sixteen evaluation captions, one sample each (Euler ODE, guidance).
+    func writeSamples(_ models: TinySana, to url: URL) throws {
+        let captions = Array(try PromptGenerator.bundledEvaluationSet().enumerated().filter { $0.offset % 38 == 0 }.map(\.element.caption).prefix(16))
+        let scenario = TextToImageScenario(models: models, reward: JPEGCompressibilityReward(), settings: .init(guidanceScale: guidanceScale))
+        let images = try scenario.generate(captions: captions, steps: sampleSteps, seed: 0)
+        try ImageGrid.tile(images, columns: 8).upscaled(by: 3).writePNG(to: url)
+        for (i, c) in captions.enumerated() { print(String(format: "  sample %2d: %@", i, c)) }
+    }
+}
