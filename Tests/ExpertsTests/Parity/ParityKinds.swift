@@ -6,5 +6,6 @@ enum ParityKinds {
         "sana_transformer": SanaTransformerParity.run,
         "autoencoder_dc_encode": AutoencoderDCParity.encode,
         "autoencoder_dc_decode": AutoencoderDCParity.decode,
+        "qwen2": Qwen2Parity.runner,
     ]
 }
