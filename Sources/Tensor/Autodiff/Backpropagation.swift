@@ -22,12 +22,13 @@ public enum Autodiff {
 
     /// Propagates `seed` (the gradient of some scalar with respect to `output`) through the tape
     /// and returns the gradient reaching every node, keyed by node identity.
-    static func propagate(from output: Tensor, seed: Tensor) -> [ObjectIdentifier: Tensor] {
-        guard let root = output.gradNode else { return [:] }
+    static func propagate(from output: Tensor, seed: Tensor) -> (grads: [ObjectIdentifier: Tensor], order: [GradNode]) {
+        guard let root = output.gradNode else { return ([:], []) }
         precondition(seed.shape == output.shape, "seed shape \(seed.shape) differs from output shape \(output.shape)")
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        let order = reverseTopologicalOrder(from: root)
         withoutGrad {
-            for node in reverseTopologicalOrder(from: root) {
+            for node in order {
                 guard let pullback = node.pullback else { continue }
                 guard let g = grads[ObjectIdentifier(node)] else { continue }
                 // Intermediate gradients are dropped as soon as they are used.
@@ -41,13 +42,13 @@ public enum Autodiff {
                 }
             }
         }
-        return grads
+        return (grads, order)
     }
 
     /// The gradients of `output` (a scalar unless `seed` is given) with respect to each of
     /// `inputs`; `nil` where an input does not influence the output.
     public static func gradients(of output: Tensor, withRespectTo inputs: [Tensor], seed: Tensor? = nil) -> [Tensor?] {
-        let grads = propagate(from: output, seed: seed ?? Tensor.ones(like: output))
+        let grads = propagate(from: output, seed: seed ?? Tensor.ones(like: output)).grads
         return inputs.map { t in t.gradNode.flatMap { grads[ObjectIdentifier($0)] } }
     }
 }
@@ -59,9 +60,8 @@ extension Tensor {
     public func backward(_ seed: Tensor? = nil) {
         precondition(gradNode != nil, "backward() on a tensor that does not require a gradient")
         if seed == nil { precondition(elementCount == 1, "backward() without a seed needs a scalar, shape is \(shape)") }
-        let grads = Autodiff.propagate(from: self, seed: seed ?? Tensor.ones(like: self))
-        guard let root = gradNode else { return }
-        for node in Autodiff.reverseTopologicalOrder(from: root) where node.isLeaf {
+        let (grads, order) = Autodiff.propagate(from: self, seed: seed ?? Tensor.ones(like: self))
+        for node in order where node.isLeaf {
             guard let g = grads[ObjectIdentifier(node)] else { continue }
             node.grad = withoutGrad { node.grad.map { $0 + g } ?? g }
         }
