@@ -11,7 +11,11 @@ public final class TensorStorage: @unchecked Sendable {
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
         self.count = count
-        self.pointer = .allocate(capacity: Swift.max(count, 1))
+        if count >= StoragePool.minimumCount, let recycled = StoragePool.shared.take(count: count) {
+            self.pointer = recycled
+        } else {
+            self.pointer = .allocate(capacity: Swift.max(count, 1))
+        }
     }
 
     /// Allocates storage filled with `value`.
@@ -20,6 +24,9 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initialize(repeating: value, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit {
+        if count >= StoragePool.minimumCount && StoragePool.shared.give(pointer, count: count) { return }
+        pointer.deallocate()
+    }
 
 }
