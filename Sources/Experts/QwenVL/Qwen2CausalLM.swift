@@ -1,17 +1,20 @@
 import Foundation
 import UniRLTensor
 
-/// Qwen2's decoder stack (transformers' `Qwen2Model`): token embedding, pre-norm decoder layers
-/// (the engine's ``TransformerBlock``: RMSNorm, grouped-query attention with q/k/v bias and rotary
-/// positions, SwiGLU), final RMSNorm.
+/// Qwen2's decoder stack (transformers' `Qwen2Model`, and the text model of Qwen2.5-VL): token
+/// embedding, pre-norm decoder layers (the engine's ``TransformerBlock``: RMSNorm, grouped-query
+/// attention with q/k/v bias and rotary positions, SwiGLU), final RMSNorm.
 public final class Qwen2Model: Module {
     public let configuration: Qwen2Configuration
     public let embedTokens: Embedding
     public let layers: ModuleList<TransformerBlock>
     public let norm: RMSNorm
+    /// Qwen2.5-VL's `mrope_section` (frequencies per temporal/height/width stream); nil for 1-D rotary.
+    public let ropeSections: [Int]?
 
-    public init(_ c: Qwen2Configuration, rng: inout RandomState) {
+    public init(_ c: Qwen2Configuration, ropeSections: [Int]? = nil, rng: inout RandomState) {
         configuration = c
+        self.ropeSections = ropeSections
         embedTokens = Embedding(count: c.vocabSize, dimension: c.hiddenSize, rng: &rng)
         let block = TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
                                                   numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
@@ -22,24 +25,38 @@ public final class Qwen2Model: Module {
 
     public var submodules: [String: any Module] { ["embed_tokens": embedTokens, "layers": layers, "norm": norm] }
 
+    var headDim: Int { configuration.hiddenSize / configuration.numAttentionHeads }
+
+    /// Hidden states [B, T, C] for input embeddings [B, T, C] at `positions`, causal attention with
+    /// key padding `attentionMask` [B, T] (1 keep, 0 pad). With a `cache` the new positions attend
+    /// to the cached ones and are appended.
+    public func callAsFunction(embeddings: Tensor, positions: PositionIDs, attentionMask: Tensor?,
+                               cache: KeyValueCache? = nil) -> Tensor {
+        let rotary = MultimodalRotary.tables(positions, headDim: headDim, theta: configuration.ropeTheta, sections: ropeSections)
+        var padding = attentionMask
+        if let cache {
+            let m = attentionMask ?? Tensor.ones([embeddings.shape[0], embeddings.shape[1]])
+            padding = cache.extendKeyPadding(m)
+        }
+        let mask = AttentionMask(causal: true, keyPadding: padding)
+        var h = embeddings
+        for (i, layer) in layers.items.enumerated() { h = layer(h, rotary: rotary, mask: mask, cache: cache, layer: i) }
+        return norm(h)
+    }
+
     /// Hidden states [B, T, C] for token ids laid out [B, T]. Positions are 0..<T for every row
-    /// (as transformers' forward without `position_ids`); `attentionMask` [B, T] (1 keep, 0 pad)
-    /// hides padded keys under the causal mask.
+    /// (as transformers' forward without `position_ids`).
     public func callAsFunction(_ ids: [Int], batch: Int, attentionMask: Tensor?) -> Tensor {
         let t = ids.count / batch
-        var h = embedTokens(ids, shape: [batch, t])
-        let headDim = configuration.hiddenSize / configuration.numAttentionHeads
-        let rotary = RotaryEmbedding.tables(positions: Array(0..<t), dimension: headDim, theta: configuration.ropeTheta)
-        let mask = AttentionMask(causal: true, keyPadding: attentionMask)
-        for layer in layers.items { h = layer(h, rotary: rotary, mask: mask) }
-        return norm(h)
+        return self(embeddings: embedTokens(ids, shape: [batch, t]), positions: .sequential(batch: batch, length: t),
+                    attentionMask: attentionMask)
     }
 }
 
 /// Qwen2 with its language-model head (transformers' `Qwen2ForCausalLM`); the head shares the
 /// embedding matrix when `tie_word_embeddings` is set. Parameter names are the checkpoint's
 /// (`model.layers.0.self_attn.q_proj.weight`, `lm_head.weight`).
-public final class Qwen2CausalLM: Module {
+public final class Qwen2CausalLM: CausalLanguageModel {
     public let model: Qwen2Model
     public let lmHead: Linear?
 
@@ -54,6 +71,10 @@ public final class Qwen2CausalLM: Module {
         return s
     }
 
+    public var configuration: Qwen2Configuration { model.configuration }
+    public var vocabularySize: Int { model.configuration.vocabSize }
+    public var layerCount: Int { model.configuration.numHiddenLayers }
+
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
     public static func load(from directory: URL) throws -> Qwen2CausalLM {
         let c = try Qwen2Configuration.load(from: directory.appendingPathComponent("config.json"))
@@ -66,10 +87,44 @@ public final class Qwen2CausalLM: Module {
         return lm
     }
 
-    /// Logits [B, T, V].
-    public func callAsFunction(_ ids: [Int], batch: Int, attentionMask: Tensor? = nil) -> Tensor {
-        let h = model(ids, batch: batch, attentionMask: attentionMask)
+    /// Logits [B, T, V] from final hidden states [B, T, C].
+    public func head(_ h: Tensor) -> Tensor {
         if let lmHead { return lmHead(h) }
         return h.matmul(model.embedTokens.weight.value, transposeOther: true)
+    }
+
+    /// Logits [B, T, V], positions 0..<T in every row (transformers' forward without `position_ids`).
+    public func callAsFunction(_ ids: [Int], batch: Int, attentionMask: Tensor? = nil) -> Tensor {
+        head(model(ids, batch: batch, attentionMask: attentionMask))
+    }
+
+    /// Positions counting real tokens only, so a row's numbers do not depend on its padding.
+    public func positionIDs(for batch: TokenBatch) throws -> PositionIDs {
+        .counting(mask: batch.attentionMask, batch: batch.batch)
+    }
+
+    public func logits(for batch: TokenBatch, positions: PositionIDs, cache: KeyValueCache?) throws -> Tensor {
+        if let bad = batch.ids.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw ModelInputError.tokenOutOfRange(bad, vocabularySize: vocabularySize)
+        }
+        let e = model.embedTokens(batch.ids, shape: [batch.batch, batch.length])
+        return head(model(embeddings: e, positions: positions, attentionMask: batch.maskTensor, cache: cache))
+    }
+}
+
+/// Inputs a model cannot take.
+public enum ModelInputError: Error, CustomStringConvertible, Equatable {
+    case tokenOutOfRange(Int, vocabularySize: Int)
+    case imageTokensMismatch(tokens: Int, features: Int)
+    case imageCountMismatch(runs: Int, images: Int)
+    case positionShape(expected: [Int], got: [Int])
+
+    public var description: String {
+        switch self {
+        case .tokenOutOfRange(let id, let v): "token id \(id) is outside the vocabulary (0..<\(v))"
+        case .imageTokensMismatch(let t, let f): "\(t) image placeholder tokens for \(f) image features"
+        case .imageCountMismatch(let r, let i): "\(r) image placeholder runs for \(i) images"
+        case .positionShape(let e, let g): "position ids shaped \(g), expected \(e)"
+        }
     }
 }

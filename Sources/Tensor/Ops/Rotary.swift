@@ -111,8 +111,8 @@ public enum RotaryEmbedding {
         return tables(angles: angles, dimension: d)
     }
 
-    /// cos/sin of `[angles, angles]` per row.
-    static func tables(angles: [[Float]], dimension d: Int) -> (cos: Tensor, sin: Tensor) {
+    /// cos/sin of `[angles, angles]` per row: tables [angles.count, d] from d/2 angles per position.
+    public static func tables(angles: [[Float]], dimension d: Int) -> (cos: Tensor, sin: Tensor) {
         let t = angles.count, h = d / 2
         let c = Tensor(shape: [t, d]) { p in
             for i in 0..<t { for j in 0..<h { let v = Foundation.cos(angles[i][j]); p[i * d + j] = v; p[i * d + j + h] = v } }

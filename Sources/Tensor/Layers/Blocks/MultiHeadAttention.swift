@@ -23,13 +23,17 @@ public final class MultiHeadAttention: Module {
     }
 
     /// x [B, T, C] → [B, T, C]; `rotary` holds cos/sin tables broadcastable to [B, H, T, D].
-    public func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor)?, mask: AttentionMask) -> Tensor {
+    /// With a `cache`, the new keys/values are appended to layer `layer`'s history and the queries
+    /// attend to all of it (the mask's key padding then covers the history too, [B, S + T]).
+    public func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor)?, mask: AttentionMask,
+                               cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
         var q = splitHeads(qProj(x), heads), k = splitHeads(kProj(x), keyValueHeads)
-        let v = splitHeads(vProj(x), keyValueHeads)
+        var v = splitHeads(vProj(x), keyValueHeads)
         if let rotary {
             q = q.applyingRotaryEmbedding(cos: rotary.cos, sin: rotary.sin)
             k = k.applyingRotaryEmbedding(cos: rotary.cos, sin: rotary.sin)
         }
+        if let cache { (k, v) = cache.append(layer: layer, key: k, value: v) }
         let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
         return oProj(o.transposed(1, 2).reshaped([x.shape[0], x.shape[1], heads * headDim]))
     }

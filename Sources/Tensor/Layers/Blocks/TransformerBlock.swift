@@ -52,8 +52,10 @@ public final class TransformerBlock: Module {
         return callAsFunction(x, rotary: rotary, mask: AttentionMask(causal: true, keyPadding: attentionMask))
     }
 
-    public func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor)?, mask: AttentionMask) -> Tensor {
-        let h = x + selfAttention(inputLayerNorm(x), rotary: rotary, mask: mask)
+    /// x [B, T, C] with explicit rotary tables and mask; `cache`/`layer` as in ``MultiHeadAttention``.
+    public func callAsFunction(_ x: Tensor, rotary: (cos: Tensor, sin: Tensor)?, mask: AttentionMask,
+                               cache: KeyValueCache? = nil, layer: Int = 0) -> Tensor {
+        let h = x + selfAttention(inputLayerNorm(x), rotary: rotary, mask: mask, cache: cache, layer: layer)
         return h + mlp(postAttentionLayerNorm(h))
     }
 }
