@@ -118,6 +118,7 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
     case imageTokensMismatch(tokens: Int, features: Int)
     case imageCountMismatch(runs: Int, images: Int)
     case positionShape(expected: [Int], got: [Int])
+    case imagePatches(expected: Int, got: Int, grid: [Int])
 
     public var description: String {
         switch self {
@@ -125,6 +126,7 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
         case .imageTokensMismatch(let t, let f): "\(t) image placeholder tokens for \(f) image features"
         case .imageCountMismatch(let r, let i): "\(r) image placeholder runs for \(i) images"
         case .positionShape(let e, let g): "position ids shaped \(g), expected \(e)"
+        case .imagePatches(let e, let g, let grid): "image patches of \(g) values with grid \(grid); the vision tower takes \(e) values per patch and grids divisible by the merge size"
         }
     }
 }

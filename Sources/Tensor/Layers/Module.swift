@@ -66,3 +66,15 @@ public final class ModuleList<Element: Module>: Module {
     public var count: Int { items.count }
     public subscript(i: Int) -> Element { items[i] }
 }
+
+/// A module that only names its children and parameters, for reference layouts that nest them
+/// under container names (PyTorch's `nn.Sequential` indices `mlp.0`, `mlp.2`; a bare `proj.weight`).
+public final class ModuleDictionary: Module {
+    public let submodules: [String: any Module]
+    public let parameters: [String: Parameter]
+
+    public init(_ submodules: [String: any Module] = [:], parameters: [String: Parameter] = [:]) {
+        self.submodules = submodules
+        self.parameters = parameters
+    }
+}

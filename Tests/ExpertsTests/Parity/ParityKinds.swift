@@ -7,5 +7,6 @@ enum ParityKinds {
         "autoencoder_dc_encode": AutoencoderDCParity.encode,
         "autoencoder_dc_decode": AutoencoderDCParity.decode,
         "qwen2": Qwen2Parity.runner,
+        "qwen2_5_vl": QwenVLParity.runner,
     ]
 }
