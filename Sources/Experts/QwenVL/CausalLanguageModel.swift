@@ -2,7 +2,7 @@ import UniRLTensor
 
 /// Token sequences laid out [B, T] with padding (left or right), as transformers' `input_ids` and
 /// `attention_mask`, plus the processed images whose placeholder tokens the sequences contain.
-public struct TokenBatch {
+public struct TokenBatch: Sendable {
     /// Token ids, row-major [B, T].
     public var ids: [Int]
     /// 1 for real tokens, 0 for padding, [B, T].

@@ -2,7 +2,7 @@ import UniRLTensor
 
 /// One image as the Qwen2.5-VL vision tower takes it: flattened patches in the processor's order
 /// (transformers' `pixel_values`, patches × C·temporal·patch·patch) and its grid (`image_grid_thw`).
-public struct ProcessedImage {
+public struct ProcessedImage: Sendable {
     /// [t·h·w, C·temporalPatch·patch·patch].
     public var pixelValues: Tensor
     /// Temporal, height and width patch counts.
