@@ -7,15 +7,25 @@ import UniRLTensor
 struct TokenSampler {
     let options: GenerationOptions
 
-    /// log softmax(logits / T), in float64 for the normaliser.
+    /// log softmax(logits / T) (the normaliser summed in float64).
     func logProbabilities(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
-        let t = options.logProbTemperature
+        logProbabilitiesAndWeights(logits).logProbs
+    }
+
+    /// log softmax(logits / T) and the unnormalised weights exp(logit/T − max) with their sum.
+    func logProbabilitiesAndWeights(_ logits: UnsafeBufferPointer<Float>) -> (logProbs: [Float], weights: [Float], total: Double) {
+        let inv = 1 / options.logProbTemperature
         var m = -Float.infinity
-        for v in logits { m = max(m, v / t) }
+        for v in logits { m = max(m, v * inv) }
+        var weights = [Float](repeating: 0, count: logits.count)
         var s = 0.0
-        for v in logits { s += Foundation.exp(Double(v / t - m)) }
+        for i in 0..<logits.count {
+            let w = Foundation.exp(logits[i] * inv - m)
+            weights[i] = w
+            s += Double(w)
+        }
         let log = Float(Foundation.log(s)) + m
-        return logits.map { $0 / t - log }
+        return (logits.map { $0 * inv - log }, weights, s)
     }
 
     /// The tokens that may be drawn, most likely first: top-k, then top-p over the tempered
@@ -39,17 +49,29 @@ struct TokenSampler {
     }
 
     func pick(_ logits: UnsafeBufferPointer<Float>, rng: inout RandomState) -> (token: Int, logProb: Float) {
-        let lp = logProbabilities(logits)
+        let (lp, weights, total) = logProbabilitiesAndWeights(logits)
         if options.temperature == 0 {
             var best = 0
             for i in lp.indices where lp[i] > lp[best] { best = i }
             return (best, lp[best])
         }
+        if options.topK == nil && (options.topP ?? 1) >= 1 {
+            // No truncation: draw from the whole distribution without sorting it.
+            let u = Double(rng.nextUniform()) * total
+            var c = 0.0
+            for i in weights.indices {
+                c += Double(weights[i])
+                if u < c { return (i, lp[i]) }
+            }
+            var last = lp.count - 1
+            while last > 0 && lp[last] == -.infinity { last -= 1 }
+            return (last, lp[last])
+        }
         let allowed = candidates(lp)
-        let weights = allowed.map { Foundation.exp(Double(lp[$0])) }
-        let u = Double(rng.nextUniform()) * weights.reduce(0, +)
+        let kept = allowed.map { Double(weights[$0]) }
+        let u = Double(rng.nextUniform()) * kept.reduce(0, +)
         var c = 0.0
-        for (i, w) in zip(allowed, weights) {
+        for (i, w) in zip(allowed, kept) {
             c += w
             if u < c { return (i, lp[i]) }
         }
