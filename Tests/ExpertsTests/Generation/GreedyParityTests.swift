@@ -14,24 +14,16 @@ import UniRLTensor
         let dir = folder.appendingPathComponent(name)
         let inputs = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("inputs.safetensors"))
         let info = try inputs.tensorInfo(named: "input_ids")
-        let (b, t) = (info.shape[0], info.shape[1])
-        var images: [ProcessedImage] = []
-        if inputs.contains("pixel_values") {
-            let pixels = try inputs.tensor(named: "pixel_values"), g = try inputs.integers(named: "image_grid_thw")
-            var offset = 0
-            for i in stride(from: 0, to: g.count, by: 3) {
-                let n = g[i] * g[i + 1] * g[i + 2]
-                images.append(ProcessedImage(pixelValues: pixels.slice(axis: 0, offset..<(offset + n)), grid: (g[i], g[i + 1], g[i + 2])))
-                offset += n
-            }
-        }
+        let b = info.shape[0]
+        let images = inputs.contains("pixel_values")
+            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"), grids: try inputs.integers(named: "image_grid_thw"))
+            : []
         let batch = TokenBatch(ids: try inputs.integers(named: "input_ids"), attentionMask: try inputs.integers(named: "attention_mask"),
                                batch: b, images: images)
         let expected = try SafeTensorsFile(contentsOf: dir.appendingPathComponent("outputs.safetensors")).integers(named: "new_tokens")
         let n = expected.count / b
         var rng = RandomState(seed: 0)
         let ours = try TokenGenerator(model).generate(batch, options: .greedy(maxNewTokens: n), using: &rng).map(\.tokens)
-        _ = t
         return (ours, (0..<b).map { Array(expected[($0 * n)..<(($0 + 1) * n)]) })
     }
 

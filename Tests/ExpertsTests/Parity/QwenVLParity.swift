@@ -15,18 +15,9 @@ enum QwenVLParity {
         let (b, t) = (idsInfo.shape[0], idsInfo.shape[1])
         let ids = try inputs.integers(named: "input_ids")
         let mask = inputs.contains("attention_mask") ? try inputs.integers(named: "attention_mask") : [Int](repeating: 1, count: b * t)
-        var images: [ProcessedImage] = []
-        if inputs.contains("pixel_values") {
-            let pixels = try inputs.tensor(named: "pixel_values")
-            let grids = try inputs.integers(named: "image_grid_thw")
-            var offset = 0
-            for i in stride(from: 0, to: grids.count, by: 3) {
-                let n = grids[i] * grids[i + 1] * grids[i + 2]
-                images.append(ProcessedImage(pixelValues: pixels.slice(axis: 0, offset..<(offset + n)),
-                                             grid: (grids[i], grids[i + 1], grids[i + 2])))
-                offset += n
-            }
-        }
+        let images = inputs.contains("pixel_values")
+            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"), grids: try inputs.integers(named: "image_grid_thw"))
+            : []
         let batch = TokenBatch(ids: ids, attentionMask: mask, batch: b, images: images)
         let positions = images.isEmpty ? PositionIDs.sequential(batch: b, length: t) : try model.positionIDs(for: batch)
         let logits = try model.logits(for: batch, positions: positions, cache: nil)
