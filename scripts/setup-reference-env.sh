@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv-reference"
 PYTHON="${PYTHON:-python3}"
-PACKAGES=(torch transformers diffusers safetensors tiktoken numpy)
+PACKAGES=(torch transformers diffusers safetensors tiktoken numpy dashscope)
 
 echo "[setup-reference-env] repository: $ROOT"
 echo "[setup-reference-env] base python: $(command -v "$PYTHON") ($("$PYTHON" --version 2>&1))"

@@ -17,6 +17,40 @@ import UniRLTensor
 
     static let prompts = TokenBatch(leftPadding: [[3, 9, 4, 1, 7], [2, 8], [5, 5, 6]], padID: 0)
 
+    /// Prefill of a left-padded batch, then one teacher-forced token per step through the cache,
+    /// gives the logits of one full forward over the left-padded prompts + continuations.
+    @Test func incrementalLogitsEqualFullSequenceLogits() throws {
+        let lm = Self.qwen2()
+        let (b, t, v, steps) = (3, Self.prompts.length, lm.vocabularySize, 4)
+        let continuation = [[11, 2, 30, 7], [1, 1, 39, 5], [20, 6, 9, 13]]
+        var ids = [Int](), mask = [Int]()
+        for r in 0..<b {
+            ids += Self.prompts.ids[(r * t)..<((r + 1) * t)] + continuation[r]
+            mask += Self.prompts.attentionMask[(r * t)..<((r + 1) * t)] + Array(repeating: 1, count: steps)
+        }
+        let full = TokenBatch(ids: ids, attentionMask: mask, batch: b)
+        let expected = withoutGrad { try! lm.logits(for: full, positions: lm.positionIDs(for: full), cache: nil) }.scalars
+        let cache = lm.makeCache()
+        let positions = try lm.positionIDs(for: Self.prompts)
+        var next = positions.nextPositions(mask: Self.prompts.attentionMask)
+        var got = [withoutGrad { try! lm.logits(for: Self.prompts, positions: positions, cache: cache) }.scalars]
+        for k in 0..<(steps - 1) {
+            let step = TokenBatch(ids: continuation.map { $0[k] }, batch: b)
+            got.append(withoutGrad { try! lm.logits(for: step, positions: PositionIDs(text: next, batch: b), cache: cache) }.scalars)
+            next = next.map { $0 + 1 }
+        }
+        var worst: Float = 0
+        for r in 0..<b {
+            for j in 0..<t where Self.prompts.attentionMask[r * t + j] == 1 {   // prefill columns
+                for i in 0..<v { worst = max(worst, abs(got[0][(r * t + j) * v + i] - expected[(r * (t + steps) + j) * v + i])) }
+            }
+            for k in 1..<steps {   // decode steps: column t + k − 1 of the full sequence
+                for i in 0..<v { worst = max(worst, abs(got[k][r * v + i] - expected[(r * (t + steps) + t + k - 1) * v + i])) }
+            }
+        }
+        #expect(worst <= 1e-5, "cached logits differ from the full forward by \(worst)")
+    }
+
     /// Greedy tokens are the argmax of a full forward over prompt + tokens so far, and their
     /// recorded log-probs are that forward's log-softmax: the cache changes nothing.
     @Test(arguments: [1, 0.7] as [Float])

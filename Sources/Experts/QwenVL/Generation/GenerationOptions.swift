@@ -18,7 +18,7 @@ public struct GenerationOptions: Sendable, Equatable {
     public var topP: Float?
     /// A row stops after emitting one of these (the stop token is part of its output).
     public var stopTokens: Set<Int>
-    /// What finished rows feed while others continue (masked out, never attended).
+    /// The id that left-pads prompts of different lengths (``QwenPolicy``); padding is masked out.
     public var padID: Int
 
     public init(maxNewTokens: Int = 64, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil,

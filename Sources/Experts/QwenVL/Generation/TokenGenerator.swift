@@ -3,7 +3,8 @@ import UniRLTensor
 /// Batched autoregressive generation over any ``CausalLanguageModel``: one prefill of the
 /// left-padded prompts (images included) into a ``KeyValueCache``, then one token per row and
 /// step. Each new token takes its row's next rotary position (one past the prompt's largest, as
-/// transformers' Qwen2.5-VL `rope_deltas` give); finished rows feed masked padding. Runs without
+/// transformers' Qwen2.5-VL `rope_deltas` give); rows that emit a stop token leave the batch and
+/// the cache (``KeyValueCache/selectRows(_:)``), so they cost nothing afterwards. Runs without
 /// a tape; same seed, same tokens.
 public struct TokenGenerator<Model: CausalLanguageModel> {
     public let model: Model
@@ -27,23 +28,28 @@ public struct TokenGenerator<Model: CausalLanguageModel> {
             let positions = try model.positionIDs(for: prompts)
             var next = positions.nextPositions(mask: prompts.attentionMask)
             var logits = try model.logits(for: prompts, positions: positions, cache: cache)
-            var active = [Bool](repeating: true, count: b)
+            // Original row of each row still decoding; finished rows leave the batch and the cache.
+            var rows = Array(0..<b)
             for step in 0..<options.maxNewTokens {
-                // Logits of each row's last column.
+                // Logits of each running row's last column.
                 let columns = logits.shape[1]
                 let last = logits.slice(axis: 1, (columns - 1)..<columns)
-                var feed = [Int](repeating: options.padID, count: b), mask = [Int](repeating: 0, count: b)
-                last.storage.pointer.withMemoryRebound(to: Float.self, capacity: b * v) { base in
-                    for r in 0..<b where active[r] {
-                        let (token, lp) = sampler.pick(UnsafeBufferPointer(start: base + r * v, count: v), rng: &rng)
+                var feed = [Int](), keep = [Int]()
+                last.storage.pointer.withMemoryRebound(to: Float.self, capacity: rows.count * v) { base in
+                    for (c, r) in rows.enumerated() {
+                        let (token, lp) = sampler.pick(UnsafeBufferPointer(start: base + c * v, count: v), rng: &rng)
                         out[r].tokens.append(token); out[r].logProbs.append(lp)
-                        if options.stopTokens.contains(token) { active[r] = false; out[r].isTruncated = false }
-                        feed[r] = token; mask[r] = 1
+                        if options.stopTokens.contains(token) { out[r].isTruncated = false } else { feed.append(token); keep.append(c) }
                     }
                 }
-                if !active.contains(true) || step == options.maxNewTokens - 1 { break }
-                let stepBatch = TokenBatch(ids: feed, attentionMask: mask, batch: b)
-                logits = try model.logits(for: stepBatch, positions: PositionIDs(text: next, batch: b), cache: cache)
+                if keep.isEmpty || step == options.maxNewTokens - 1 { break }
+                if keep.count < rows.count {
+                    cache.selectRows(keep)
+                    rows = keep.map { rows[$0] }
+                    next = keep.map { next[$0] }
+                }
+                let stepBatch = TokenBatch(ids: feed, batch: rows.count)
+                logits = try model.logits(for: stepBatch, positions: PositionIDs(text: next, batch: rows.count), cache: cache)
                 next = next.map { $0 + 1 }
             }
             return out

@@ -1,74 +1,100 @@
-/// One message of a conversation: a role and its parts (text, or an image placeholder).
+/// One message of a conversation: a role and its parts (text, or an image or video placeholder).
 public struct ChatMessage: Sendable, Equatable {
-    public enum Part: Sendable, Equatable { case text(String), image }
-    public var role: String
+    /// Who speaks. `system`, `user` and `assistant` are ChatML's; any other name renders as given.
+    public struct Role: RawRepresentable, Hashable, Sendable, ExpressibleByStringLiteral {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(stringLiteral value: String) { rawValue = value }
+        public static let system: Role = "system"
+        public static let user: Role = "user"
+        public static let assistant: Role = "assistant"
+    }
+
+    public enum Part: Sendable, Equatable { case text(String), image, video }
+
+    public var role: Role
     public var parts: [Part]
-    public init(role: String, parts: [Part]) { self.role = role; self.parts = parts }
-    public init(role: String, _ text: String) { self.init(role: role, parts: [.text(text)]) }
+
+    public init(role: Role, parts: [Part]) { self.role = role; self.parts = parts }
+    public init(role: Role, _ text: String) { self.init(role: role, parts: [.text(text)]) }
 }
 
-/// Qwen2.5-VL's ChatML chat template: `<|im_start|>role\ncontent<|im_end|>\n` per message, a
-/// default system message when the conversation has none, images as
-/// `<|vision_start|><|image_pad|><|vision_end|>` (the processor later repeats the pad once per
-/// merged patch), and `<|im_start|>assistant\n` as the generation prompt.
+/// Qwen2.5-VL's ChatML chat template (Qwen/Qwen2.5-VL-*-Instruct chat_template.json):
+///
+///     <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n{content}<|im_end|>\n<|im_start|>assistant\n
+///
+/// The default system message is added when the first message is not a system message, images are
+/// `<|vision_start|><|image_pad|><|vision_end|>` and videos `<|vision_start|><|video_pad|><|vision_end|>`
+/// (the processor later repeats the pad once per merged patch, or pass `imagePadCounts`), and
+/// `addGenerationPrompt` ends with `<|im_start|>assistant\n`.
 public enum QwenChatTemplate {
     public static let defaultSystem = "You are a helpful assistant."
 
-    public static func render(_ messages: [ChatMessage], addGenerationPrompt: Bool) -> String {
-        renderWithAssistantSpans(messages, addGenerationPrompt: addGenerationPrompt).text
+    /// A rendered conversation and, per assistant message, the UTF-8 byte range of its content plus
+    /// its `<|im_end|>` (what supervised fine-tuning trains on, as transformers' `{% generation %}`).
+    public struct Rendering: Sendable, Equatable {
+        public var text: String
+        public var assistantByteRanges: [Range<Int>]
     }
 
-    /// The text and, for each assistant message, the character range of its content plus its
-    /// `<|im_end|>` (what SFT trains on).
-    public static func renderWithAssistantSpans(_ messages: [ChatMessage], addGenerationPrompt: Bool)
-        -> (text: String, assistantSpans: [Range<Int>]) {
-        var text = "", spans: [Range<Int>] = []
-        let all = messages.first?.role == "system" ? messages : [ChatMessage(role: "system", defaultSystem)] + messages
+    /// The conversation's text.
+    ///
+    /// - Parameters:
+    ///   - addVisionID: prefix each image with `Picture n: ` and each video with `Video n: `.
+    ///   - imagePadCounts: `<|image_pad|>` repeats per image, in order (one each when nil).
+    public static func render(_ messages: [ChatMessage], addGenerationPrompt: Bool, addVisionID: Bool = false,
+                              imagePadCounts: [Int]? = nil) -> String {
+        renderWithAssistantRanges(messages, addGenerationPrompt: addGenerationPrompt, addVisionID: addVisionID,
+                                  imagePadCounts: imagePadCounts).text
+    }
+
+    /// The conversation's text with the byte ranges of the assistant replies.
+    public static func renderWithAssistantRanges(_ messages: [ChatMessage], addGenerationPrompt: Bool, addVisionID: Bool = false,
+                                                 imagePadCounts: [Int]? = nil) -> Rendering {
+        var text = "", ranges: [Range<Int>] = []
+        var images = 0, videos = 0
+        let all = messages.isEmpty || messages[0].role == .system ? messages : [ChatMessage(role: .system, defaultSystem)] + messages
         for m in all {
-            text += "<|im_start|>\(m.role)\n"
-            let start = text.count
+            text += "<|im_start|>\(m.role.rawValue)\n"
+            let start = text.utf8.count
             for p in m.parts {
                 switch p {
                 case .text(let s): text += s
-                case .image: text += "<|vision_start|><|image_pad|><|vision_end|>"
+                case .image:
+                    images += 1
+                    if addVisionID { text += "Picture \(images): " }
+                    let pads = imagePadCounts.flatMap { images <= $0.count ? $0[images - 1] : nil } ?? 1
+                    text += "<|vision_start|>" + String(repeating: "<|image_pad|>", count: pads) + "<|vision_end|>"
+                case .video:
+                    videos += 1
+                    if addVisionID { text += "Video \(videos): " }
+                    text += "<|vision_start|><|video_pad|><|vision_end|>"
                 }
             }
             text += "<|im_end|>"
-            if m.role == "assistant" { spans.append(start..<text.count) }
+            if m.role == .assistant { ranges.append(start..<text.utf8.count) }
             text += "\n"
         }
         if addGenerationPrompt { text += "<|im_start|>assistant\n" }
-        return (text, spans)
+        return Rendering(text: text, assistantByteRanges: ranges)
     }
 
-    /// Token ids of the conversation and a loss mask marking the assistant tokens (content and
-    /// `<|im_end|>`), found from the token counts of the rendered prefixes.
-    public static func encodeForTraining(_ messages: [ChatMessage], tokenizer: BPETokenizer) -> (ids: [Int], lossMask: [Int]) {
-        let (text, spans) = renderWithAssistantSpans(messages, addGenerationPrompt: false)
-        let ids = tokenizer.encode(text)
-        var mask = [Int](repeating: 0, count: ids.count)
-        for span in spans {
-            let a = tokenizer.encode(String(text.prefix(span.lowerBound))).count
-            let b = tokenizer.encode(String(text.prefix(span.upperBound))).count
-            for i in a..<min(b, ids.count) { mask[i] = 1 }
+    /// Token ids of the conversation and a loss mask (1 for tokens of assistant replies, their
+    /// `<|im_end|>` included; 0 elsewhere) for ``SupervisedExample``. A token counts as the
+    /// assistant's when its bytes overlap a reply.
+    public static func encodeForTraining(_ messages: [ChatMessage], tokenizer: BPETokenizer, addVisionID: Bool = false,
+                                         imagePadCounts: [Int]? = nil) -> (ids: [Int], lossMask: [Int]) {
+        // Normalise the contents first so that the byte ranges hold in the text the splitter sees.
+        let normalized = messages.map { m in
+            ChatMessage(role: m.role, parts: m.parts.map { p in
+                if case .text(let s) = p { return .text(tokenizer.normalized(s)) }
+                return p
+            })
         }
+        let rendering = renderWithAssistantRanges(normalized, addGenerationPrompt: false, addVisionID: addVisionID,
+                                                  imagePadCounts: imagePadCounts)
+        let (ids, offsets) = tokenizer.encodeWithOffsets(rendering.text)
+        let mask = offsets.map { token in rendering.assistantByteRanges.contains { $0.overlaps(token) } ? 1 : 0 }
         return (ids, mask)
     }
-}
-
-extension BPETokenizer {
-    /// Qwen2.5's special tokens (ids of the Qwen2.5 / Qwen2.5-VL vocabulary).
-    public static let qwen2_5SpecialTokens: [String: Int] = [
-        "<|endoftext|>": 151_643, "<|im_start|>": 151_644, "<|im_end|>": 151_645,
-        "<|object_ref_start|>": 151_646, "<|object_ref_end|>": 151_647, "<|box_start|>": 151_648, "<|box_end|>": 151_649,
-        "<|quad_start|>": 151_650, "<|quad_end|>": 151_651, "<|vision_start|>": 151_652, "<|vision_end|>": 151_653,
-        "<|vision_pad|>": 151_654, "<|image_pad|>": 151_655, "<|video_pad|>": 151_656,
-    ]
-
-    /// dashscope's Qwen specials: `<|endoftext|>`, `<|im_start|>`, `<|im_end|>`, `<|extra_0..204|>` from 151,643.
-    public static let dashscopeSpecialTokens: [String: Int] = {
-        var s = ["<|endoftext|>": 151_643, "<|im_start|>": 151_644, "<|im_end|>": 151_645]
-        for i in 0..<205 { s["<|extra_\(i)|>"] = 151_646 + i }
-        return s
-    }()
 }
