@@ -20,12 +20,20 @@ struct SanaBench: ParsableCommand {
     @Option(help: "Untimed runs before them (PyTorch needs several to reach its steady state).") var warmup = 10
     @Flag(help: "Skip the diffusers comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
+    @Option(help: "Comma-separated cases to time: forward, forward_backward, rollout (e.g. to profile one).")
+    var cases = "forward,forward_backward,rollout"
 
     func validate() throws {
+        let known: Set = ["forward", "forward_backward", "rollout"]
+        if let bad = selectedCases.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown case '\(bad)'; choose from forward, forward_backward, rollout")
+        }
         if Parallel.threadCount != threads {
             throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
         }
     }
+
+    var selectedCases: Set<String> { Set(cases.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) }
 
     /// The benchmark model: diffusers' `SanaTransformer2DModel` of this configuration.
     static let model = SanaTransformerConfiguration(
@@ -42,24 +50,32 @@ struct SanaBench: ParsableCommand {
         let timestep = Tensor([Float](repeating: 500, count: 8))
         let parameters = transformer.namedParameters().map(\.parameter)
 
-        let forward = medianMilliseconds(warmup: warmup, repeats: repeats) {
-            _ = withoutGrad { transformer(x, encoderHiddenStates: caption, timestep: timestep) }
+        let selected = selectedCases
+        var rows: [BenchmarkRow] = []
+        if selected.contains("forward") {
+            let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
+                _ = withoutGrad { transformer(x, encoderHiddenStates: caption, timestep: timestep) }
+            }
+            rows.append(BenchmarkRow(name: "sana_dit", pass: "forward", shape: Self.shape, ms: ms))
         }
-        let both = medianMilliseconds(warmup: warmup, repeats: repeats) {
+        if selected.contains("forward_backward") {
+            let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
+                for p in parameters { p.zeroGrad() }
+                let out = transformer(x, encoderHiddenStates: caption, timestep: timestep)
+                (out.square().sum() * (1 / Float(out.elementCount))).backward()
+            }
             for p in parameters { p.zeroGrad() }
-            let out = transformer(x, encoderHiddenStates: caption, timestep: timestep)
-            (out.square().sum() * (1 / Float(out.elementCount))).backward()
+            rows.append(BenchmarkRow(name: "sana_dit", pass: "forward_backward", shape: Self.shape, ms: ms))
         }
-        for p in parameters { p.zeroGrad() }
-        let policy = SanaPolicy(transformer: transformer, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7), latentSize: 16)
-        let conditions = (0..<8).map { SanaCondition(embedding: caption.slice(axis: 0, $0..<($0 + 1)).squeezed(0)) }
-        var sampling = RandomState(seed: 1)
-        let rollout = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
-            _ = try? policy.sample(conditions, using: &sampling)
+        if selected.contains("rollout") {
+            let policy = SanaPolicy(transformer: transformer, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7), latentSize: 16)
+            let conditions = (0..<8).map { SanaCondition(embedding: caption.slice(axis: 0, $0..<($0 + 1)).squeezed(0)) }
+            var sampling = RandomState(seed: 1)
+            let ms = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
+                _ = try? policy.sample(conditions, using: &sampling)
+            }
+            rows.append(BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob", shape: Self.shape, ms: ms))
         }
-        var rows = [BenchmarkRow(name: "sana_dit", pass: "forward", shape: Self.shape, ms: forward),
-                    BenchmarkRow(name: "sana_dit", pass: "forward_backward", shape: Self.shape, ms: both),
-                    BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob", shape: Self.shape, ms: rollout)]
 
         var versions: String?
         if !noTorch, let reference = DiffusersReference(root: URL(fileURLWithPath: root)),

@@ -46,9 +46,17 @@ final class GLUMBConv: Module {
     func callAsFunction(tokens x: Tensor, height: Int, width: Int) -> Tensor {
         let inverted = convInverted.weight.value, point = convPoint.weight.value
         let expanded = x.linear(weight: inverted.reshaped([inverted.shape[0], inverted.shape[1]]), bias: convInverted.bias?.value)
-        let mixed = SanaKernels.depthwiseConvolution(tokens: expanded.silu(), height: height, width: width,
-                                                     weight: convDepth.weight.value, bias: convDepth.bias?.value)
-        var y = SanaKernels.gatedLinearUnit(mixed).linear(weight: point.reshaped([point.shape[0], point.shape[1]]), bias: nil)
+        let depthWeight = convDepth.weight.value, depthBias = convDepth.bias?.value
+        let gated: Tensor
+        if GradMode.isEnabled && (expanded.requiresGrad || depthWeight.requiresGrad || depthBias?.requiresGrad == true) {
+            let mixed = SanaKernels.depthwiseConvolution(tokens: expanded.silu(), height: height, width: width,
+                                                         weight: depthWeight, bias: depthBias)
+            gated = SanaKernels.gatedLinearUnit(mixed)
+        } else {
+            // Nothing to differentiate (sampling): one fused pass, no intermediates.
+            gated = SanaKernels.siluDepthwiseGLU(tokens: expanded, height: height, width: width, weight: depthWeight, bias: depthBias)
+        }
+        var y = gated.linear(weight: point.reshaped([point.shape[0], point.shape[1]]), bias: nil)
         if let norm { y = norm(y) }
         return residualConnection ? y + x : y
     }

@@ -1,3 +1,4 @@
+import CUniRLKernels
 import UniRLTensor
 
 /// Fused kernels for the SANA transformer's token-major hot path, each one pass forward and one
@@ -83,10 +84,7 @@ enum SanaKernels {
         let out = Tensor(shape: Array(x.shape.dropLast()) + [h]) { dst in
             let o = dst.baseAddress!
             Parallel.forEachRange(rows, costPerItem: 8 * h) { range in
-                for r in range {
-                    let a = xp + r * twice, gate = a + h, d = o + r * h
-                    for j in 0..<h { d[j] = a[j] * (gate[j] * FastMath.sigmoid(gate[j])) }
-                }
+                unirl_glu(xp + range.lowerBound * twice, o + range.lowerBound * h, range.count, h, UNIRL_PATH_AUTO)
             }
         }
         return Tensor.record("sana_glu", result: out, inputs: [x]) { g in
@@ -94,14 +92,8 @@ enum SanaKernels {
             return [Tensor(shape: x.shape) { dst in
                 let o = dst.baseAddress!
                 Parallel.forEachRange(rows, costPerItem: 10 * h) { range in
-                    for r in range {
-                        let a = xp + r * twice, gate = a + h, gr = gp + r * h, da = o + r * twice, dg = da + h
-                        for j in 0..<h {
-                            let s = FastMath.sigmoid(gate[j])
-                            da[j] = gr[j] * gate[j] * s
-                            dg[j] = gr[j] * a[j] * s * (1 + gate[j] * (1 - s))
-                        }
-                    }
+                    unirl_glu_backward(xp + range.lowerBound * twice, gp + range.lowerBound * h, o + range.lowerBound * twice,
+                                       range.count, h, UNIRL_PATH_AUTO)
                 }
             }]
         }
@@ -113,7 +105,7 @@ enum SanaKernels {
     static func depthwiseConvolution(tokens x: Tensor, height: Int, width: Int, weight: Tensor, bias: Tensor?) -> Tensor {
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let k = weight.shape[2], pad = k / 2, taps = k * k
-        precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1,
+        precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1 && k <= UNIRL_MAX_KERNEL,
                      "depthwise convolution: tokens \(x.shape) of \(height) × \(width), weight \(weight.shape)")
         if let bias { precondition(bias.shape == [c], "depthwise convolution bias \(bias.shape) for \(c) channels") }
         // Taps first, channels contiguous: wT[t, ch] = w[ch, 0, t / k, t % k].
@@ -125,23 +117,7 @@ enum SanaKernels {
         let out = Tensor(shape: x.shape) { dst in
             let o = dst.baseAddress!
             Parallel.forEachRange(b * height, costPerItem: width * c * taps * 2) { rows in
-                for row in rows {
-                    let (bi, y) = (row / height, row % height)
-                    for xc in 0..<width {
-                        let d = o + (row * width + xc) * c
-                        if let bp { d.update(from: bp, count: c) } else { d.update(repeating: 0, count: c) }
-                        for ky in 0..<k {
-                            let iy = y + ky - pad
-                            if iy < 0 || iy >= height { continue }
-                            for kx in 0..<k {
-                                let ix = xc + kx - pad
-                                if ix < 0 || ix >= width { continue }
-                                let src = xp + ((bi * height + iy) * width + ix) * c, wr = wp + (ky * k + kx) * c
-                                for j in 0..<c { d[j] += wr[j] * src[j] }
-                            }
-                        }
-                    }
-                }
+                unirl_depthwise_conv_rows(xp, wp, bp, o, height, width, c, k, rows.lowerBound, rows.upperBound, UNIRL_PATH_AUTO)
             }
         }
         var inputs = [x, weight]
@@ -149,27 +125,15 @@ enum SanaKernels {
         return Tensor.record("sana_depthwise_conv_tokens", result: out, inputs: inputs) { g in
             // Pointers re-read here so that the closure keeps x and the transposed weight alive.
             let gp = g.storage.pointer, xp = x.storage.pointer, wp = wT.storage.pointer
-            // dx[y', x'] = Σ_taps w[tap] · g[y' − ky + pad, x' − kx + pad] (a gather: no write races).
+            // dx[y', x'] = Σ_taps w[tap] · g[y' − ky + pad, x' − kx + pad]: the same convolution of g
+            // with the taps reversed (a gather: no write races).
             let dx = x.requiresGrad ? Tensor(shape: x.shape) { dst in
+                let flipped = UnsafeMutablePointer<Float>.allocate(capacity: taps * c)
+                defer { flipped.deallocate() }
+                for t in 0..<taps { (flipped + t * c).initialize(from: wp + (taps - 1 - t) * c, count: c) }
                 let o = dst.baseAddress!
                 Parallel.forEachRange(b * height, costPerItem: width * c * taps * 2) { rows in
-                    for row in rows {
-                        let (bi, y) = (row / height, row % height)
-                        for xc in 0..<width {
-                            let d = o + (row * width + xc) * c
-                            d.update(repeating: 0, count: c)
-                            for ky in 0..<k {
-                                let oy = y - ky + pad
-                                if oy < 0 || oy >= height { continue }
-                                for kx in 0..<k {
-                                    let ox = xc - kx + pad
-                                    if ox < 0 || ox >= width { continue }
-                                    let gr = gp + ((bi * height + oy) * width + ox) * c, wr = wp + (ky * k + kx) * c
-                                    for j in 0..<c { d[j] += wr[j] * gr[j] }
-                                }
-                            }
-                        }
-                    }
+                    unirl_depthwise_conv_rows(gp, flipped, nil, o, height, width, c, k, rows.lowerBound, rows.upperBound, UNIRL_PATH_AUTO)
                 }
             } : nil
             // dW[tap] = Σ g · x shifted by the tap, db = Σ g: per-chunk partials, added in chunk order.
@@ -187,15 +151,15 @@ enum SanaKernels {
                             let (bi, y) = (row / height, row % height)
                             for xc in 0..<width {
                                 let gr = gp + (row * width + xc) * c
-                                for j in 0..<c { biasAcc[j] += gr[j] }
+                                for j in 0..<c { biasAcc[j] += gr[j] }   // vectorises as is
                                 for ky in 0..<k {
                                     let iy = y + ky - pad
                                     if iy < 0 || iy >= height { continue }
                                     for kx in 0..<k {
                                         let ix = xc + kx - pad
                                         if ix < 0 || ix >= width { continue }
-                                        let src = xp + ((bi * height + iy) * width + ix) * c, a = acc + (ky * k + kx) * c
-                                        for j in 0..<c { a[j] += gr[j] * src[j] }
+                                        let src = xp + ((bi * height + iy) * width + ix) * c
+                                        unirl_multiply_accumulate(acc + (ky * k + kx) * c, gr, src, c, UNIRL_PATH_AUTO)
                                     }
                                 }
                             }
@@ -221,6 +185,30 @@ enum SanaKernels {
             var grads: [Tensor?] = [dx, dw]
             if bias != nil { grads.append(db) }
             return grads
+        }
+    }
+
+    /// glu(depthwise(silu(x))) of channels-last tokens x [B, H·W, 2h] → [B, H·W, h] in one pass and
+    /// without a tape: what `gatedLinearUnit(depthwiseConvolution(tokens: x.silu(), …))` gives, for
+    /// sampling, where the intermediates are not needed.
+    static func siluDepthwiseGLU(tokens x: Tensor, height: Int, width: Int, weight: Tensor, bias: Tensor?) -> Tensor {
+        let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
+        let k = weight.shape[2], taps = k * k
+        precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1 && k <= UNIRL_MAX_KERNEL && c % 2 == 0,
+                     "silu-depthwise-glu: tokens \(x.shape) of \(height) × \(width), weight \(weight.shape)")
+        let wT = Tensor(shape: [taps, c]) { dst in
+            let w = weight.storage.pointer
+            for ch in 0..<c { for t in 0..<taps { dst[t * c + ch] = w[ch * taps + t] } }
+        }
+        let xp = x.storage.pointer, wp = wT.storage.pointer, bp = bias?.storage.pointer
+        let scratchCount = unirl_silu_depthwise_glu_scratch(width, c, k)
+        return Tensor(shape: [b, n, c / 2]) { dst in
+            let o = dst.baseAddress!
+            Parallel.forEachRange(b * height, costPerItem: width * c * (taps * 2 + 30)) { rows in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                defer { scratch.deallocate() }
+                unirl_silu_depthwise_glu_rows(xp, wp, bp, o, scratch, height, width, c, k, rows.lowerBound, rows.upperBound, UNIRL_PATH_AUTO)
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import CUniRLKernels
 import Foundation
 
 // Activation functions, each with a fused derivative.
@@ -27,8 +28,19 @@ extension Tensor {
     /// x · sigmoid(x) (also called swish).
     public func silu() -> Tensor {
         let x = self
-        return Tensor.record("silu", result: map(SiLUKernel()), inputs: [x]) { g in
-            [g.zipMap(x, SiLUGradientKernel())]
+        let out = Tensor(shape: shape) { y in
+            let xp = x.storage.pointer, yp = y.baseAddress!
+            Parallel.forEachRange(x.elementCount, costPerItem: 8) { r in
+                unirl_silu(xp + r.lowerBound, yp + r.lowerBound, r.count, UNIRL_PATH_AUTO)
+            }
+        }
+        return Tensor.record("silu", result: out, inputs: [x]) { g in
+            [Tensor(shape: x.shape) { dx in
+                let xp = x.storage.pointer, gp = g.storage.pointer, dp = dx.baseAddress!
+                Parallel.forEachRange(x.elementCount, costPerItem: 10) { r in
+                    unirl_silu_backward(xp + r.lowerBound, gp + r.lowerBound, dp + r.lowerBound, r.count, UNIRL_PATH_AUTO)
+                }
+            }]
         }
     }
 

@@ -124,7 +124,10 @@ extension Tensor {
         let xp = storage.pointer, wp = weight.storage.pointer, bp = bias.storage.pointer
         let out = Tensor(shape: Array(shape.dropLast()) + [outF]) { c in
             let o = c.baseAddress!
-            for r in 0..<rows { (o + r * outF).update(from: bp, count: outF) }
+            // Bias rows first (in parallel: on the main thread alone this pass was ~3% of a SANA forward), then C += x·Wᵀ.
+            Parallel.forEachRange(rows, costPerItem: outF) { range in
+                for r in range { (o + r * outF).initialize(from: bp, count: outF) }
+            }
             sgemm(xp, transposeA: false, wp, transposeB: true, o, m: rows, n: outF, k: inF, accumulate: true)
         }
         let x = self

@@ -1,3 +1,5 @@
+import CUniRLKernels
+
 // RMSNorm, LayerNorm and GroupNorm as fused kernels with fused derivatives.
 // All three normalize "rows" of length n: y = x̂·w + b with x̂ = (x − μ)·r (μ = 0 for RMSNorm).
 
@@ -28,10 +30,8 @@ private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<
             Parallel.forEachRange(rows, costPerItem: n * 4) { r in
                 for row in r {
                     let s = x + row * n, o = y + row * n
-                    var mu: Float = 0
-                    if centered { for j in 0..<n { mu += s[j] }; mu /= Float(n) }
-                    var ss: Float = 0
-                    for j in 0..<n { let d = s[j] - mu; ss += d * d }
+                    let mu: Float = centered ? unirl_sum(s, n, UNIRL_PATH_AUTO) / Float(n) : 0
+                    let ss = unirl_sum_squared_deviations(s, n, mu, UNIRL_PATH_AUTO)
                     let rstd = 1 / (ss / Float(n) + eps).squareRoot()
                     mp[row] = mu; ip[row] = rstd
                     // Affine index of position j: (row % rowGroup) · (n / channelSpan) + j / channelSpan.
@@ -40,7 +40,7 @@ private func normalizeRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<
                         let w = weight?[ch] ?? 1, b = bias?[ch] ?? 0
                         for j in range { o[j] = (s[j] - mu) * rstd * w + b }
                     } perElement: {
-                        for j in 0..<n { o[j] = (s[j] - mu) * rstd * (weight?[base + j] ?? 1) + (bias?[base + j] ?? 0) }
+                        unirl_normalize(s, o, n, mu, rstd, weight.map { $0 + base }, bias.map { $0 + base }, UNIRL_PATH_AUTO)
                     }
                 }
             }
@@ -72,27 +72,25 @@ private func normalizeRowsBackward(_ x: UnsafePointer<Float>, _ g: UnsafePointer
                         let s = x + row * n, go = g + row * n, o = dxp + row * n
                         let mu = meanB[row], rstd = invB[row]
                         let base = (row % rowGroup) * (n / channelSpan)
+                        if channelSpan == 1 {
+                            unirl_normalize_backward(s, go, o, n, mu, rstd, weight.map { $0 + base }, centered ? 1 : 0,
+                                                     pw + base, pb + base, UNIRL_PATH_AUTO)
+                            continue
+                        }
                         var sumDy: Float = 0, sumDyXhat: Float = 0
-                        forEachChannelRun(n: n, channelSpan: channelSpan, base: base) { ch, range in
-                            let w = weight?[ch] ?? 1
+                        for ch in 0..<(n / channelSpan) {
+                            let range = (ch * channelSpan)..<((ch + 1) * channelSpan), w = weight?[base + ch] ?? 1
                             var gx: Float = 0, gs: Float = 0
                             for j in range { let xhat = (s[j] - mu) * rstd; gx += go[j] * xhat; gs += go[j] }
                             sumDy += gs * w; sumDyXhat += gx * w
-                            pw[ch] += gx; pb[ch] += gs
-                        } perElement: {
-                            for j in 0..<n {
-                                let xhat = (s[j] - mu) * rstd
-                                let dy = go[j] * (weight?[base + j] ?? 1)
-                                sumDy += dy; sumDyXhat += dy * xhat
-                                pw[base + j] += go[j] * xhat; pb[base + j] += go[j]
-                            }
+                            pw[base + ch] += gx; pb[base + ch] += gs
                         }
                         let meanDy = centered ? sumDy / Float(n) : 0, meanDyXhat = sumDyXhat / Float(n)
-                        forEachChannelRun(n: n, channelSpan: channelSpan, base: base) { ch, range in
-                            let w = weight?[ch] ?? 1
-                            for j in range { o[j] = rstd * (go[j] * w - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
-                        } perElement: {
-                            for j in 0..<n { o[j] = rstd * (go[j] * (weight?[base + j] ?? 1) - meanDy - (s[j] - mu) * rstd * meanDyXhat) }
+                        for ch in 0..<(n / channelSpan) {
+                            let w = weight?[base + ch] ?? 1
+                            for j in (ch * channelSpan)..<((ch + 1) * channelSpan) {
+                                o[j] = rstd * (go[j] * w - meanDy - (s[j] - mu) * rstd * meanDyXhat)
+                            }
                         }
                     }
                 }
