@@ -16,15 +16,6 @@ struct ExpKernel: ElementwiseKernel1 { @inline(__always) func callAsFunction(_ x
 struct SquareKernel: ElementwiseKernel1 { @inline(__always) func callAsFunction(_ x: Float) -> Float { x * x } }
 struct ReLUKernel: ElementwiseKernel1 { @inline(__always) func callAsFunction(_ x: Float) -> Float { Swift.max(x, 0) } }
 struct SigmoidKernel: ElementwiseKernel1 { @inline(__always) func callAsFunction(_ x: Float) -> Float { FastMath.sigmoid(x) } }
-struct SiLUKernel: ElementwiseKernel1 { @inline(__always) func callAsFunction(_ x: Float) -> Float { x * FastMath.sigmoid(x) } }
-
-/// g · d silu(x)/dx = g · s · (1 + x · (1 − s)), s = sigmoid(x).
-struct SiLUGradientKernel: ElementwiseKernel2 {
-    @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float {
-        let s = FastMath.sigmoid(x)
-        return g * s * (1 + x * (1 - s))
-    }
-}
 
 /// g where x > 0, else 0.
 struct ReLUGradientKernel: ElementwiseKernel2 {
