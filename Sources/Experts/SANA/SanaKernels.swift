@@ -108,11 +108,7 @@ enum SanaKernels {
         precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1 && k <= UNIRL_MAX_KERNEL,
                      "depthwise convolution: tokens \(x.shape) of \(height) × \(width), weight \(weight.shape)")
         if let bias { precondition(bias.shape == [c], "depthwise convolution bias \(bias.shape) for \(c) channels") }
-        // Taps first, channels contiguous: wT[t, ch] = w[ch, 0, t / k, t % k].
-        let wT = Tensor(shape: [taps, c]) { dst in
-            let w = weight.storage.pointer
-            for ch in 0..<c { for t in 0..<taps { dst[t * c + ch] = w[ch * taps + t] } }
-        }
+        let wT = tapsFirst(weight)
         let xp = x.storage.pointer, wp = wT.storage.pointer, bp = bias?.storage.pointer
         let out = Tensor(shape: x.shape) { dst in
             let o = dst.baseAddress!
@@ -196,10 +192,7 @@ enum SanaKernels {
         let k = weight.shape[2], taps = k * k
         precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1 && k <= UNIRL_MAX_KERNEL && c % 2 == 0,
                      "silu-depthwise-glu: tokens \(x.shape) of \(height) × \(width), weight \(weight.shape)")
-        let wT = Tensor(shape: [taps, c]) { dst in
-            let w = weight.storage.pointer
-            for ch in 0..<c { for t in 0..<taps { dst[t * c + ch] = w[ch * taps + t] } }
-        }
+        let wT = tapsFirst(weight)
         let xp = x.storage.pointer, wp = wT.storage.pointer, bp = bias?.storage.pointer
         let scratchCount = unirl_silu_depthwise_glu_scratch(width, c, k)
         return Tensor(shape: [b, n, c / 2]) { dst in
@@ -209,6 +202,16 @@ enum SanaKernels {
                 defer { scratch.deallocate() }
                 unirl_silu_depthwise_glu_rows(xp, wp, bp, o, scratch, height, width, c, k, rows.lowerBound, rows.upperBound, UNIRL_PATH_AUTO)
             }
+        }
+    }
+
+    /// A depthwise weight [C, 1, k, k] taps first with channels contiguous, as the C kernels read it:
+    /// wT[t, ch] = w[ch, 0, t / k, t % k].
+    private static func tapsFirst(_ weight: Tensor) -> Tensor {
+        let c = weight.shape[0], taps = weight.shape[2] * weight.shape[3]
+        return Tensor(shape: [taps, c]) { dst in
+            let w = weight.storage.pointer
+            for ch in 0..<c { for t in 0..<taps { dst[t * c + ch] = w[ch * taps + t] } }
         }
     }
 
