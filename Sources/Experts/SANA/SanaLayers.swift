@@ -9,10 +9,12 @@ final class SanaLinear: Module {
     let weight: Parameter
     let bias: Parameter?
 
-    init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true, _ factory: SanaParameterFactory) {
+    /// `zeroInitialized`: weight and bias start at 0 under random initialisation (diffusers'
+    /// `zero_module`, as UniRL-Zero's `ref_linear`).
+    init(_ inputSize: Int, _ outputSize: Int, bias: Bool = true, zeroInitialized: Bool = false, _ factory: SanaParameterFactory) {
         let bound = 1 / Float(inputSize).squareRoot()
-        weight = factory.parameter([outputSize, inputSize], .uniform(bound: bound))
-        self.bias = bias ? factory.parameter([outputSize], .uniform(bound: bound)) : nil
+        weight = factory.parameter([outputSize, inputSize], zeroInitialized ? .zeros : .uniform(bound: bound))
+        self.bias = bias ? factory.parameter([outputSize], zeroInitialized ? .zeros : .uniform(bound: bound)) : nil
     }
 
     var parameters: [String: Parameter] {

@@ -7,11 +7,19 @@ import UniRLTensor
 /// `transformer_blocks.3.attn1.to_out.0.weight`, …):
 ///
 ///     x = PatchEmbed(latent) (+ 2-D sin-cos positions when `interpolation_scale` is set)
+///     x += ref_linear(ref_PatchEmbed(reference))       only with the reference path (below)
 ///     m, e = AdaLayerNormSingle(t)                     m: 6 modulation vectors per sample
 ///     c = RMSNorm(PixArtTextProjection(caption))       ε = 1e-5, with weight
 ///     x = block_i(x, c, mask, m)                       i = 0 … num_layers−1
 ///     shift, scale = scale_shift_table + e
 ///     v = proj_out(LN(x) · (1 + scale) + shift), unpatchified to [B, C_out, H, W]
+///
+/// **Reference path** (UniRL-Zero's editing DiT, G-U-N/UniRL
+/// unimodel/blip3o/model/multimodal_encoder/sana_transformer.py): a second patch embedding
+/// `ref_patch_embed` (built like `patch_embed`, initialised as its copy) and a zero-initialised
+/// `ref_linear` (inner → inner) add `ref_linear(ref_patch_embed(reference latent))` to the patch
+/// embeddings; without a reference latent the reference is zeros. A checkpoint that holds
+/// `ref_patch_embed.*` and `ref_linear.*` gets the path; one without loads as plain diffusers.
 ///
 /// ```swift
 /// let model = try SanaTransformer.load(from: URL(fileURLWithPath: "Sana_1600M_1024px_diffusers/transformer"))
@@ -20,6 +28,9 @@ import UniRLTensor
 public final class SanaTransformer: Module {
     public let configuration: SanaTransformerConfiguration
     let patchEmbed: SanaPatchEmbedding
+    /// The reference path (`ref_patch_embed`, `ref_linear`), when the model has one.
+    let refPatchEmbed: SanaPatchEmbedding?
+    let refLinear: SanaLinear?
     let timeEmbed: SanaTimestepEmbedding
     let captionProjection: SanaCaptionProjection
     let captionNorm: SanaRMSNorm
@@ -31,16 +42,26 @@ public final class SanaTransformer: Module {
 
     /// A model with PyTorch's default initialisation; throws for a configuration that
     /// ``SanaTransformerConfiguration/validate()`` refuses.
-    public convenience init(configuration: SanaTransformerConfiguration, rng: inout RandomState) throws {
+    /// With `referencePath`, the model also has UniRL-Zero's `ref_patch_embed` (a copy of
+    /// `patch_embed`) and `ref_linear` (zeros), so it starts out computing what the plain model does.
+    public convenience init(configuration: SanaTransformerConfiguration, referencePath: Bool = false,
+                            rng: inout RandomState) throws {
         try configuration.validate()
-        self.init(configuration: configuration, factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+        self.init(configuration: configuration, referencePath: referencePath,
+                  factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+        if let refPatchEmbed {
+            let source = Dictionary(uniqueKeysWithValues: patchEmbed.namedParameters().map { ($0.name, $0.parameter.value) })
+            for (name, p) in refPatchEmbed.namedParameters() { p.assign(source[name]!) }
+        }
     }
 
     /// Builds the module tree with parameters from `factory`; `configuration` must be valid.
-    init(configuration c: SanaTransformerConfiguration, factory: SanaParameterFactory) {
+    init(configuration c: SanaTransformerConfiguration, referencePath: Bool = false, factory: SanaParameterFactory) {
         configuration = c
         let d = c.innerDim
         patchEmbed = SanaPatchEmbedding(c, factory)
+        refPatchEmbed = referencePath ? SanaPatchEmbedding(c, factory) : nil
+        refLinear = referencePath ? SanaLinear(d, d, zeroInitialized: true, factory) : nil
         timeEmbed = SanaTimestepEmbedding(width: d, factory)
         captionProjection = SanaCaptionProjection(captionChannels: c.captionChannels, width: d, factory)
         captionNorm = SanaRMSNorm(d, eps: 1e-5, factory)
@@ -56,23 +77,38 @@ public final class SanaTransformer: Module {
     /// nothing else; F32, F16 and BF16 weights are read.
     public static func load(from directory: URL) throws -> SanaTransformer {
         let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let model = SanaTransformer(configuration: configuration, factory: SanaParameterFactory(fill: .uninitialized))
-        try model.load(from: ShardedCheckpoint(contentsOf: directory), strict: true)
+        let checkpoint = try ShardedCheckpoint(contentsOf: directory)
+        let model = SanaTransformer(configuration: configuration, referencePath: holdsReferencePath(checkpoint.names),
+                                    factory: SanaParameterFactory(fill: .uninitialized))
+        try model.load(from: checkpoint, strict: true)
         return model
     }
 
+    /// Whether weight names (already stripped of any prefix) include UniRL-Zero's reference path.
+    static func holdsReferencePath(_ names: [String]) -> Bool {
+        names.contains { $0.hasPrefix("ref_patch_embed.") || $0.hasPrefix("ref_linear.") }
+    }
+
+    /// Whether this model has the reference path (`ref_patch_embed`, `ref_linear`).
+    public var hasReferencePath: Bool { refLinear != nil }
+
     public var parameters: [String: Parameter] { ["scale_shift_table": scaleShiftTable] }
     public var submodules: [String: any Module] {
-        ["patch_embed": patchEmbed, "time_embed": timeEmbed, "caption_projection": captionProjection,
-         "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut]
+        var s: [String: any Module] = [
+            "patch_embed": patchEmbed, "time_embed": timeEmbed, "caption_projection": captionProjection,
+            "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut]
+        if let refPatchEmbed, let refLinear { s["ref_patch_embed"] = refPatchEmbed; s["ref_linear"] = refLinear }
+        return s
     }
 
     /// The predicted velocity for latents `hiddenStates` [B, C_in, H, W] (H, W multiples of the
     /// patch size), caption features `encoderHiddenStates` [B, L, caption_channels], `timestep`
     /// [B] on diffusers' 0…1000 scale (t·1000) and an optional caption mask [B, L] (1 keep,
-    /// 0 padding); returns [B, C_out, H, W].
+    /// 0 padding); returns [B, C_out, H, W]. `referenceHiddenStates` [B, C_in, H, W] is the
+    /// reference latent of the reference path (zeros when `nil`); a model without the path must
+    /// not be given one.
     public func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
-                               encoderAttentionMask: Tensor? = nil) -> Tensor {
+                               encoderAttentionMask: Tensor? = nil, referenceHiddenStates: Tensor? = nil) -> Tensor {
         let c = configuration, p = c.patchSize, d = c.innerDim
         precondition(hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
                      "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
@@ -85,9 +121,22 @@ public final class SanaTransformer: Module {
             precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
                          "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
         }
+        precondition(referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
+        if let reference = referenceHiddenStates {
+            precondition(reference.shape == hiddenStates.shape, "reference latents \(reference.shape) differ from latents \(hiddenStates.shape)")
+        }
         let (gridH, gridW) = (height / p, width / p)
 
         var x = patchEmbed(hiddenStates)
+        if let refPatchEmbed, let refLinear {
+            if let reference = referenceHiddenStates {
+                x = x + refLinear(refPatchEmbed(reference))
+            } else {
+                // Zeros give every row the same term: compute it once and broadcast.
+                let zeros = Tensor.zeros([1, c.inChannels, height, width])
+                x = x + refLinear(refPatchEmbed(zeros))
+            }
+        }
         let (modulation, embedded) = timeEmbed(timestep.reshaped([b]))
         let caption = captionNorm(captionProjection(encoderHiddenStates))
         let captionMask = SanaCrossAttention.mask(forCaptionMask: encoderAttentionMask)

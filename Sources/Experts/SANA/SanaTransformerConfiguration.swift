@@ -214,14 +214,15 @@ public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
 
     /// Every parameter by diffusers name and shape, computed without allocating the model
     /// (it is built with empty placeholders).
-    public func parameterShapes() throws -> [String: [Int]] {
+    /// With `referencePath`, UniRL-Zero's `ref_patch_embed.*` and `ref_linear.*` are included.
+    public func parameterShapes(referencePath: Bool = false) throws -> [String: [Int]] {
         try validate()
         let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: SanaTransformer(configuration: self, factory: factory))
+        return factory.declaredShapes(of: SanaTransformer(configuration: self, referencePath: referencePath, factory: factory))
     }
 
-    /// The number of parameters (Sana_1600M: about 1.6 B), from ``parameterShapes()``.
-    public func parameterCount() throws -> Int {
-        try parameterShapes().values.reduce(0) { $0 + $1.reduce(1, *) }
+    /// The number of parameters (Sana_1600M: about 1.6 B), from ``parameterShapes(referencePath:)``.
+    public func parameterCount(referencePath: Bool = false) throws -> Int {
+        try parameterShapes(referencePath: referencePath).values.reduce(0) { $0 + $1.reduce(1, *) }
     }
 }

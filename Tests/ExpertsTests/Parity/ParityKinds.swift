@@ -8,5 +8,7 @@ enum ParityKinds {
         "autoencoder_dc_decode": AutoencoderDCParity.decode,
         "qwen2": Qwen2Parity.runner,
         "qwen2_5_vl": QwenVLParity.runner,
+        "meta_query_connector": ConnectorParity.run,
+        "unified_t2i": UnifiedParity.run,
     ]
 }

@@ -7,12 +7,16 @@ public struct SanaCondition: @unchecked Sendable {
     public var embedding: Tensor
     /// [L], 1 for tokens to attend to and 0 for padding; `nil` attends to all.
     public var mask: Tensor?
+    /// The reference latent [C, H, W] of the DiT's reference path (editing), or nil.
+    public var reference: Tensor?
 
-    public init(embedding: Tensor, mask: Tensor? = nil) {
+    public init(embedding: Tensor, mask: Tensor? = nil, reference: Tensor? = nil) {
         precondition(embedding.rank == 2, "a condition is [L, D], got \(embedding.shape)")
         precondition(mask == nil || mask?.shape == [embedding.shape[0]], "a condition mask is [L]")
+        precondition(reference == nil || reference!.rank == 3, "a reference latent is [C, H, W]")
         self.embedding = embedding
         self.mask = mask
+        self.reference = reference
     }
 }
 
@@ -38,13 +42,15 @@ public struct SanaPolicySettings: Sendable, Equatable {
     public var kind: SDEStepKind = .sde
     /// w of classifier-free guidance during rollouts (1: none).
     public var guidanceScale: Float = 1
+    /// w_ref of triple guidance, for conditions with a reference latent (UniRL-Zero: 1).
+    public var referenceGuidanceScale: Float = 1
     /// The steps replay trains on.
     public var trainedSteps: SDEStepSelection = .all
 
     public init(steps: Int = 10, shift: Float = 1, noiseLevel: Float = 0.7, kind: SDEStepKind = .sde,
-                guidanceScale: Float = 1, trainedSteps: SDEStepSelection = .all) {
+                guidanceScale: Float = 1, referenceGuidanceScale: Float = 1, trainedSteps: SDEStepSelection = .all) {
         self.steps = steps; self.shift = shift; self.noiseLevel = noiseLevel; self.kind = kind
-        self.guidanceScale = guidanceScale; self.trainedSteps = trainedSteps
+        self.guidanceScale = guidanceScale; self.referenceGuidanceScale = referenceGuidanceScale; self.trainedSteps = trainedSteps
     }
 }
 
@@ -127,19 +133,34 @@ public final class SanaPolicy: SDEPolicyExpert {
         guard conditions.allSatisfy({ $0.embedding.shape == shape }) else {
             throw SanaPolicyError.conditions("conditions of different shapes in one batch (pad them to one length)")
         }
-        let guided = settings.guidanceScale != 1
+        let withReference = conditions.filter { $0.reference != nil }.count
+        guard withReference == 0 || withReference == conditions.count else {
+            throw SanaPolicyError.conditions("some conditions of a batch have a reference latent and some do not")
+        }
+        var reference: Tensor?
+        if withReference > 0 {
+            guard transformer.hasReferencePath else {
+                throw SanaPolicyError.conditions("reference latents need a transformer with the reference path (ref_patch_embed, ref_linear)")
+            }
+            guard conditions.allSatisfy({ $0.reference!.shape == latentShape }) else {
+                throw SanaPolicyError.conditions("reference latents must be shaped \(latentShape)")
+            }
+            reference = Tensor.stack(conditions.map { $0.reference! }, axis: 0)
+        }
+        let guided = settings.guidanceScale != 1 || (reference != nil && settings.referenceGuidanceScale != 1)
         let masked = conditions.contains { $0.mask != nil } || (guided && unconditional?.mask != nil)
         let n = conditions.count, length = shape[0]
         let embeddings = Tensor.stack(conditions.map(\.embedding), axis: 0)
         let masks = masked ? Tensor.stack(conditions.map { $0.mask ?? .ones([length]) }, axis: 0) : nil
-        guard guided else { return GuidedVelocity(transformer: transformer, conditions: embeddings, mask: masks) }
+        guard guided else { return GuidedVelocity(transformer: transformer, conditions: embeddings, mask: masks, reference: reference) }
         guard let empty = unconditional, empty.embedding.shape == shape else {
             throw SanaPolicyError.conditions("guidance scale \(settings.guidanceScale) needs unconditional features shaped \(shape)")
         }
         let emptyEmbeddings = empty.embedding.unsqueezed(0).broadcast(to: [n] + shape)
         let emptyMasks = masked ? (empty.mask ?? .ones([length])).unsqueezed(0).broadcast(to: [n, length]) : nil
         return GuidedVelocity(transformer: transformer, conditions: embeddings, mask: masks, unconditional: emptyEmbeddings,
-                              unconditionalMask: emptyMasks, guidanceScale: settings.guidanceScale)
+                              unconditionalMask: emptyMasks, guidanceScale: settings.guidanceScale, reference: reference,
+                              referenceGuidanceScale: settings.referenceGuidanceScale)
     }
 
     /// The steps of an N-step rollout that are actions under the current settings, drawing a
