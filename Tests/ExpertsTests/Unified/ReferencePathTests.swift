@@ -81,8 +81,14 @@ import UniRLTensor
         for (r, p) in zip(rollouts, replays) {
             #expect(zip(r.actionLogProbs, p.logProbs.scalars).allSatisfy { abs($0 - $1) < 1e-4 })
         }
-        #expect(throws: SanaPolicyError.self) {
-            try policy.sample([conditions[0], SanaCondition(embedding: .zeros([3, 12]))], using: &rng)
-        }
+        // A batch mixing rows with and without a reference: the latter get exactly double guidance.
+        let mixed = [conditions[0], SanaCondition(embedding: conditions[1].embedding)]
+        let both = try policy.velocityField(mixed)
+        policy.settings.referenceGuidanceScale = 1
+        let alone = try policy.velocityField([mixed[1]])
+        let x = Tensor.randomNormal([2, 4, 4, 4], using: &rng)
+        let v = withoutGrad { both(x, levels: [0.5, 0.5]) }
+        let w = withoutGrad { alone(x.slice(axis: 0, 1..<2), levels: [0.5]) }
+        #expect(UnifiedTestModels.maxDifference(v.slice(axis: 0, 1..<2), w) < 1e-5)
     }
 }

@@ -133,19 +133,17 @@ public final class SanaPolicy: SDEPolicyExpert {
         guard conditions.allSatisfy({ $0.embedding.shape == shape }) else {
             throw SanaPolicyError.conditions("conditions of different shapes in one batch (pad them to one length)")
         }
-        let withReference = conditions.filter { $0.reference != nil }.count
-        guard withReference == 0 || withReference == conditions.count else {
-            throw SanaPolicyError.conditions("some conditions of a batch have a reference latent and some do not")
-        }
+        // Rows without a reference read zeros, which is what the reference path does without one;
+        // under triple guidance such a row gets exactly double guidance (its v_ref equals v_u).
         var reference: Tensor?
-        if withReference > 0 {
+        if conditions.contains(where: { $0.reference != nil }) {
             guard transformer.hasReferencePath else {
                 throw SanaPolicyError.conditions("reference latents need a transformer with the reference path (ref_patch_embed, ref_linear)")
             }
-            guard conditions.allSatisfy({ $0.reference!.shape == latentShape }) else {
+            guard conditions.allSatisfy({ $0.reference == nil || $0.reference!.shape == latentShape }) else {
                 throw SanaPolicyError.conditions("reference latents must be shaped \(latentShape)")
             }
-            reference = Tensor.stack(conditions.map { $0.reference! }, axis: 0)
+            reference = Tensor.stack(conditions.map { $0.reference ?? .zeros(latentShape) }, axis: 0)
         }
         let guided = settings.guidanceScale != 1 || (reference != nil && settings.referenceGuidanceScale != 1)
         let masked = conditions.contains { $0.mask != nil } || (guided && unconditional?.mask != nil)
