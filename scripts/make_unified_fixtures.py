@@ -437,6 +437,22 @@ def make_case(name, out_dir: Path, write: bool):
     return {"float64_output": r_out, "float64_gradients": r_grad, "sensitivity": sensitivity}
 
 
+def write_preset_shapes(out_dir: Path):
+    """Names and shapes of UniRL-Zero's real-scale connector (Qwen2.5-VL-3B width 2048, 12 layers, 8 heads,
+    2304 out, 256 queries per set) and of Sana_1600M's reference path, built on the meta device."""
+    from make_sana_fixtures import SANA_1600M_1024
+    folder = out_dir / "unified_preset_shapes"
+    folder.mkdir(parents=True, exist_ok=True)
+    with torch.device("meta"):
+        connector = Connector(2048, 12, 8, 2304, num_queries=256)
+        dit = add_reference_path(SanaTransformer2DModel(**SANA_1600M_1024))
+    shapes = {"connector_unirl_zero.json": {n: list(p.shape) for n, p in connector.named_parameters()},
+              "sana_1600m_1024_reference_path.json": {n: list(p.shape) for n, p in dit.named_parameters() if n.startswith("ref_")}}
+    for filename, table in shapes.items():
+        (folder / filename).write_text(json.dumps(table, sort_keys=True, separators=(",", ":")) + "\n")
+        print(f"== {filename}: {len(table)} tensors, {sum(math.prod(v) for v in table.values())} parameters")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
@@ -444,6 +460,8 @@ def main():
     parser.add_argument("--check-only", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if not args.check_only and not args.only:
+        write_preset_shapes(args.out)
     results = {n: make_case(n, args.out, not args.check_only) for n in (args.only or list(CASES))}
     worst64 = max(r["float64_output"] for r in results.values())
     worst64g = max(r["float64_gradients"] for r in results.values())

@@ -87,8 +87,10 @@ import UniRLTensor
             let declared: [String: [Int]], built: [String: [Int]]
             if try ParityCase(directory: folder).settings.kind == "sana_transformer" {
                 let c = try SanaTransformerConfiguration.load(from: folder.appendingPathComponent("config.json"))
-                declared = try c.parameterShapes()
-                built = shapes(of: try SanaTransformer(configuration: c, rng: &rng))
+                // UniRL-Zero's reference path, when the checkpoint holds it.
+                let reference = checkpoint.names.contains { $0.hasPrefix("ref_linear.") }
+                declared = try c.parameterShapes(referencePath: reference)
+                built = shapes(of: try SanaTransformer(configuration: c, referencePath: reference, rng: &rng))
             } else {
                 let c = try AutoencoderDCConfiguration.load(from: folder.appendingPathComponent("config.json"))
                 declared = try c.parameterShapes()

@@ -11,6 +11,8 @@ public enum UnifiedModelError: Error, CustomStringConvertible, Equatable {
     case unsupported(path: String, reason: String)
     /// A request the model cannot serve (empty prompt, missing autoencoder, mismatched widths).
     case invalidRequest(String)
+    /// A part of the folder is there but cannot be loaded (malformed config, missing or mis-shaped weights).
+    case partFailed(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -19,6 +21,7 @@ public enum UnifiedModelError: Error, CustomStringConvertible, Equatable {
         case .missingPart(let p): "the unified model folder lacks \(p)"
         case .unsupported(let p, let r): "\(p): \(r)"
         case .invalidRequest(let r): "unified model: \(r)"
+        case .partFailed(let p, let r): "cannot load \(p): \(r)"
         }
     }
 }

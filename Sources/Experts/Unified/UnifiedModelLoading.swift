@@ -27,13 +27,21 @@ extension UnifiedModel {
             where !exists(part) {
                 throw UnifiedModelError.missingPart(path: directory.appendingPathComponent(part).path)
             }
-            let lm = try QwenVLForConditionalGeneration.load(from: directory.appendingPathComponent("lm"))
-            let connector = try MetaQueryConnector.load(from: directory.appendingPathComponent("connector"))
-            let dm = try SanaTransformer.load(from: directory.appendingPathComponent("dm"))
-            let vae = exists("vae/config.json") ? try AutoencoderDC.load(from: directory.appendingPathComponent("vae")) : nil
+            func part<T>(_ name: String, _ load: (URL) throws -> T) throws -> T {
+                let url = directory.appendingPathComponent(name)
+                do { return try load(url) } catch { throw UnifiedModelError.partFailed(path: url.path, reason: "\(error)") }
+            }
+            let lm = try part("lm", QwenVLForConditionalGeneration.load(from:))
+            let connector = try part("connector", MetaQueryConnector.load(from:))
+            let dm = try part("dm", SanaTransformer.load(from:))
+            let vae = exists("vae/config.json") ? try part("vae", AutoencoderDC.load(from:)) : nil
             return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: vae)
         }
-        if exists("config.json") { return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder) }
+        if exists("config.json") {
+            do { return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder) } catch let e as UnifiedModelError {
+                throw e
+            } catch { throw UnifiedModelError.partFailed(path: directory.path, reason: "\(error)") }
+        }
         throw UnifiedModelError.unrecognizedLayout(path: directory.path)
     }
 

@@ -62,6 +62,11 @@ import UniRLTensor
         }
         #expect(try UnifiedModel.load(from: dir, requireAutoencoder: false).autoencoder == nil)
         try Data("{".utf8).write(to: dir.appendingPathComponent("connector/config.json"))
-        #expect(throws: ModelConfigurationError.self) { try UnifiedModel.load(from: dir, requireAutoencoder: false) }
+        do {
+            _ = try UnifiedModel.load(from: dir, requireAutoencoder: false)
+            Issue.record("a malformed connector/config.json loaded")
+        } catch let UnifiedModelError.partFailed(path, reason) {
+            #expect(path == dir.appendingPathComponent("connector").path && reason.contains("config.json"))
+        }
     }
 }
