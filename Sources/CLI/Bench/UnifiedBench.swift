@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import UniRLExperts
+import UniRLTensor
+
+/// `unirl bench unified`: the unified forward (LM over prompt + queries, connector, one DiT step)
+/// and a 10-step SDE rollout with log-probs at tiny sizes, and one real-scale layer of each part
+/// (a Qwen2.5-VL-3B decoder layer at sequence 512, the 2048-wide connector with one block at 256
+/// queries, Sana_1600M with one block on 32×32 latents), against the same computation in PyTorch
+/// (transformers + diffusers + the connector written from the official code;
+/// scripts/bench_unified.py) in the same run.
+struct UnifiedBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unified",
+        abstract: "Unified model forward, 10-step SDE rollout and real-scale layers vs PyTorch.",
+        discussion: """
+        Tiny: batch 8 distinct prompts of 24 tokens, LM width 64 (2 layers, 4 heads, 2 KV heads), 16 queries, connector \
+        2 layers → 64, SANA width 64 (4 layers) on 4×8×8 latents with the reference path; the rollout uses guidance 3.5 \
+        (null condition zeros). Real scale: batch 1, forward only. Median of --repeats runs after --warmup.
+        """)
+
+    @Flag(help: "Print JSON instead of a Markdown table.") var json = false
+    @Option(help: "Threads for our kernels and PyTorch (set UNIRL_NUM_THREADS to the same).") var threads = 2
+    @Option(help: "Timed runs per tiny case (real-scale rows use a third, at least 3).") var repeats = 10
+    @Option(help: "Untimed runs before them.") var warmup = 3
+    @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
+    @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
+    @Option(help: "Comma-separated cases: unified_forward, sde_rollout_10, qwen3b_layer, connector_2048, sana_1600m_block.")
+    var cases = "unified_forward,sde_rollout_10,qwen3b_layer,connector_2048,sana_1600m_block"
+
+    static let known = ["unified_forward", "sde_rollout_10", "qwen3b_layer", "connector_2048", "sana_1600m_block"]
+
+    func validate() throws {
+        if let bad = selected.first(where: { !Self.known.contains($0) }) {
+            throw ValidationError("unknown case '\(bad)'; choose from \(Self.known.joined(separator: ", "))")
+        }
+        if Parallel.threadCount != threads {
+            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+        }
+    }
+
+    var selected: [String] { cases.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    /// The tiny unified model (also built by scripts/bench_unified.py with seeds of its own).
+    static func tinyModel() throws -> UnifiedModel {
+        var rng = RandomState(seed: 0)
+        let lm = QwenVLForConditionalGeneration(QwenVLConfiguration(
+            text: Qwen2Configuration(vocabSize: 600, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
+                                     numAttentionHeads: 4, numKeyValueHeads: 2, tieWordEmbeddings: true),
+            vision: QwenVisionConfiguration(depth: 1, hiddenSize: 16, intermediateSize: 32, numHeads: 2, outHiddenSize: 64,
+                                            windowSize: 56, fullAttentionBlocks: [0]),
+            mropeSection: [4, 2, 2], imageTokenID: 590, videoTokenID: 591, visionStartTokenID: 592, visionEndTokenID: 593), rng: &rng)
+        let connector = try MetaQueryConnector(configuration: MetaQueryConnectorConfiguration(
+            hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, outputSize: 64, numQueries: 16), rng: &rng)
+        let dm = try SanaTransformer(configuration: SanaTransformerConfiguration(
+            inChannels: 4, outChannels: 4, numAttentionHeads: 2, attentionHeadDim: 32, numLayers: 4, numCrossAttentionHeads: 2,
+            crossAttentionHeadDim: 32, crossAttentionDim: 64, captionChannels: 64, mlpRatio: 2.5, sampleSize: 8, patchSize: 1,
+            interpolationScale: 1), referencePath: true, rng: &rng)
+        return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: nil)
+    }
+
+    static let tinyShape = "B=8 prompt 24 + 16 queries, LM 64×2, connector 64×2, DiT 64×4 on 4×8×8"
+
+    func run() throws {
+        var rows: [BenchmarkRow] = []
+        let real = max(3, repeats / 3)
+        var rng = RandomState(seed: 1)
+        let prompts = (0..<8).map { _ in LanguagePrompt(tokens: (0..<24).map { _ in Int(rng.next() % 500) }) }
+        if selected.contains("unified_forward") || selected.contains("sde_rollout_10") {
+            let model = try Self.tinyModel()
+            if selected.contains("unified_forward") {
+                let x = Tensor.randomNormal([8, 4, 8, 8], using: &rng), t = Tensor([Float](repeating: 500, count: 8))
+                let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
+                    _ = withoutGrad { () -> Tensor in
+                        let c = try! model.condition(for: prompts, querySet: .t2i)
+                        return model.transformer(x, encoderHiddenStates: c, timestep: t)
+                    }
+                }
+                rows.append(BenchmarkRow(name: "unified_forward", pass: "LM+connector+DiT step", shape: Self.tinyShape, ms: ms))
+            }
+            if selected.contains("sde_rollout_10") {
+                let policy = UnifiedImagePolicy(model: model, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7, guidanceScale: 3.5))
+                let conditions = prompts.map { UnifiedImageCondition(prompt: $0) }
+                var sampling = RandomState(seed: 2)
+                let ms = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
+                    _ = try! policy.sample(conditions, using: &sampling)
+                }
+                rows.append(BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob, cfg 3.5", shape: Self.tinyShape, ms: ms))
+            }
+        }
+        if selected.contains("qwen3b_layer") {
+            let c = QwenVLConfiguration.qwen2_5_VL_3B_Instruct.text
+            let layer = TransformerBlock(TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
+                                                                      numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
+                                                                      ropeTheta: c.ropeTheta, eps: c.rmsNormEps), rng: &rng)
+            let h = Tensor.randomNormal([1, 512, c.hiddenSize], using: &rng)
+            let positions = Array(0..<512)
+            let rotary = RotaryEmbedding.multiSectionTables(positions: [positions, positions, positions], sections: [16, 24, 24],
+                                                            dimension: c.hiddenSize / c.numAttentionHeads, theta: c.ropeTheta)
+            let ms = medianMilliseconds(warmup: 1, repeats: real) {
+                _ = withoutGrad { layer(h, rotary: rotary, mask: AttentionMask(causal: true)) }
+            }
+            rows.append(BenchmarkRow(name: "qwen3b_layer", pass: "forward", shape: "[1, 512, 2048], GQA 16/2, MLP 11008", ms: ms))
+        }
+        if selected.contains("connector_2048") {
+            var c = MetaQueryConnectorConfiguration.unirlZero
+            c.numHiddenLayers = 1
+            let connector = try MetaQueryConnector(configuration: c, rng: &rng)
+            let h = Tensor.randomNormal([1, 256, 2048], using: &rng)
+            let ms = medianMilliseconds(warmup: 1, repeats: real) { _ = withoutGrad { connector(h) } }
+            rows.append(BenchmarkRow(name: "connector_2048", pass: "forward", shape: "[1, 256, 2048] → 2304, 1 block", ms: ms))
+        }
+        if selected.contains("sana_1600m_block") {
+            var c = SanaTransformerConfiguration.sana1600M1024
+            c.numLayers = 1
+            let dit = try SanaTransformer(configuration: c, referencePath: true, rng: &rng)
+            let x = Tensor.randomNormal([1, 32, 32, 32], using: &rng), caption = Tensor.randomNormal([1, 256, 2304], using: &rng)
+            let ms = medianMilliseconds(warmup: 1, repeats: real) {
+                _ = withoutGrad { dit(x, encoderHiddenStates: caption, timestep: Tensor([500])) }
+            }
+            rows.append(BenchmarkRow(name: "sana_1600m_block", pass: "forward", shape: "[1, 32, 32, 32], caption 256, 1 block + ref", ms: ms))
+        }
+
+        var versions: String?
+        if !noTorch, let reference = UnifiedTorchReference(root: URL(fileURLWithPath: root)),
+           let out = reference.run(cases: selected, threads: threads, warmup: warmup, repeats: repeats) {
+            versions = "torch \(out.torch), transformers \(out.transformers), diffusers \(out.diffusers)"
+            for i in rows.indices {
+                if let r = out.results.first(where: { $0.name == rows[i].name }) {
+                    rows[i].referenceMs = r.ms
+                    rows[i].referenceName = "torch \(out.torch)"
+                }
+            }
+        }
+        let report = BenchmarkReport(suite: "unified", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print("unirl bench unified — \(report.machine), \(threads) threads, median ms\n")
+            print(report.table())
+            if versions == nil && !noTorch { print("\n(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)") }
+        }
+    }
+}
+
+/// Runs `scripts/bench_unified.py` in the reference environment, when it exists.
+struct UnifiedTorchReference {
+    struct Result: Decodable { var name: String; var ms: Double }
+    struct Output: Decodable { var torch: String; var transformers: String; var diffusers: String; var results: [Result] }
+
+    let python: URL, script: URL
+
+    init?(root: URL) {
+        python = root.appendingPathComponent(".venv-reference/bin/python")
+        script = root.appendingPathComponent("scripts/bench_unified.py")
+        guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else { return nil }
+    }
+
+    func run(cases: [String], threads: Int, warmup: Int, repeats: Int) -> Output? {
+        let process = Process()
+        process.executableURL = python
+        process.arguments = [script.path, "--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats),
+                             "--cases", cases.joined(separator: ",")]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            FileHandle.standardError.write(Data("PyTorch reference could not start: \(error)\n".utf8))
+            return nil
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            FileHandle.standardError.write(Data("PyTorch reference exited with status \(process.terminationStatus)\n".utf8))
+            return nil
+        }
+        return try? JSONDecoder().decode(Output.self, from: data)
+    }
+}
