@@ -98,6 +98,23 @@ final class UnifiedToyScenario: Scenario {
         #expect(m["grad_norm"]! > 0)
     }
 
+    /// With β > 0 for both experts the trainer replays the joint trajectories under the reference
+    /// weights too (LM k3 on tokens, the closed-form Gaussian KL on the DM's steps, whose means
+    /// come through the recomputed condition): both KLs are 0 at the first step and the update runs.
+    @Test func klToTheReferenceStartsAtZeroForBothExperts() async throws {
+        let model = try UnifiedTestModels.model()
+        let scenario = UnifiedToyScenario(policy: Self.policy(model, writes: true, guidance: 2), requests: Self.requests)
+        var config = Self.configuration()
+        config.experts["lm"]!.beta = 0.01
+        config.experts["dm"]!.beta = 0.004
+        config.experts["dm"]!.clipLow = 1e-4
+        config.experts["dm"]!.clipHigh = 1e-4
+        let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
+        let m = try await trainer.trainStep().metrics
+        #expect(m["lm/kl"].map { abs($0) < 1e-6 } == true && m["dm/kl"].map { abs($0) < 1e-6 } == true, "\(m)")
+        #expect(m["updates/count"] == 1)
+    }
+
     /// With the LM frozen its weights do not change at all, while the connector, the queries and
     /// the DiT move; with the LM trainable and not writing, the DM loss alone moves it.
     @Test(arguments: [true, false])
