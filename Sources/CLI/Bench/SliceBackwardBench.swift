@@ -3,7 +3,7 @@ import UniRLTensor
 /// The backward pass of a token replay that hands each of G trajectories its own slice of one
 /// batched log-prob tensor (what `DiscretePolicyExpert.replay` implementations do): the time
 /// must grow linearly with G. Before slices accumulated in place, each slice's gradient was
-/// padded to the whole tensor and G = 20,000 took 170× as long as G = 1,000.
+/// padded to the whole tensor: quadratic in G (BENCHMARKS.md has both measurements).
 enum SliceBackwardBench {
     static func rows(groupSizes: [Int] = [1_000, 5_000, 20_000], tokens: Int = 6) -> [BenchmarkRow] {
         var rng = RandomState(seed: 0)
