@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// A tiny flow-matching model of 2-D points (pre-trained on four blobs) learns, through its SDE

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// 2N steps in one run equal N steps, a stop, a resume and N more steps, to the bit.

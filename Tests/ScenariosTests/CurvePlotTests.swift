@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import UniRLCore
+@testable import UniRLScenarios
 import UniRLTensor
 
 /// The reward-curve chart: size, where the lines land, the moving average, tick labels.

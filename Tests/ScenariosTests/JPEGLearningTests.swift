@@ -16,7 +16,7 @@ import UniRLTensor
 struct JPEGLearningTests {
     func train(_ reward: any RewardFunction<RGBImage>, steps: Int) async throws -> [Double] {
         let scenario = TextToImageScenario(models: try TinySana.load(), reward: reward)
-        var configuration = GRPOConfiguration()
+        var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
         configuration.run.steps = steps
         configuration.trainer.promptsPerStep = 4
         configuration.trainer.groupSize = 8

@@ -1,4 +1,5 @@
 import Foundation
+import UniRLCore
 import UniRLTensor
 
 /// A tiny autoregressive token policy: an MLP over one-hot features of the (prompt, position)
