@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore", "UniRLToys"], path: "Tests/CoreTests"),
         .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
-        .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios", "UniRLToys", "UniRLCommandLine"], path: "Tests/ScenariosTests"),
+        .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios", "UniRLToys"], path: "Tests/ScenariosTests"),
     ],
     swiftLanguageModes: [.v6]
 )

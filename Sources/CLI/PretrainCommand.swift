@@ -71,7 +71,8 @@ struct PretrainSana: ParsableCommand {
             print(String(format: "%@ loss (mean of 50 steps) %.4f → %.4f", name,
                          head.reduce(0, +) / Float(head.count), tail.reduce(0, +) / Float(tail.count)))
         }
-        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor, seconds / 60))
+        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor,
+                     seconds / 60))
 
         try models.save(to: folder)
         let saved = try TinySana.load(from: folder)   // the F16 weights, as shipped

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-@testable import UniRLCore
 import UniRLTensor
 import UniRLToys
+@testable import UniRLCore
 
 /// A scenario's own settings for the layering tests.
 struct LevelSettings: MergeableSettings, Equatable {
@@ -51,7 +51,9 @@ struct LevelSettings: MergeableSettings, Equatable {
     }
 
     @Test func scenarioKeysAreCheckedLikeTheOthers() throws {
-        #expect(throws: ConfigurationError.unknownKey("scenario.levle")) { try defaults().layering(file: nil, overrides: ["scenario.levle=2"]) }
+        #expect(throws: ConfigurationError.unknownKey("scenario.levle")) {
+            try defaults().layering(file: nil, overrides: ["scenario.levle=2"])
+        }
         #expect(throws: ConfigurationError.invalidValue(key: "scenario.level", reason: "must be ≥ 0")) {
             try defaults().layering(file: nil, overrides: ["scenario.level=-1"])
         }

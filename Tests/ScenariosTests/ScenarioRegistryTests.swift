@@ -85,4 +85,24 @@ struct MarkedTokensPack: ScenarioPack {
                                                               "scenario.mark=8"])
         #expect(pack.built.marks.withLock { $0 } == [5, 5, 8])
     }
+
+    @Test func theJPEGPackWritesItsGridsAndSummary() async throws {
+        let dir = temporaryDirectory()
+        var runner = ScenarioRunner(pack: JPEGPack(direction: .compressibility))
+        runner.log = { _ in }
+        let summary = try await runner.run(configFile: nil, overrides: [
+            "run.output_dir=\(dir)", "run.steps=1", "run.progress_bar=never", "run.tensorboard=false", "trainer.prompts_per_step=1",
+            "trainer.group_size=2", "trainer.gradient_accumulation=1", "scenario.sampling_steps=2", "scenario.evaluation_steps=2",
+            "scenario.test_prompts=2", "scenario.train_prompts=2",
+        ])
+        #expect(summary.scenario == "jpeg-compressibility" && summary.metric == "jpeg_kb" && summary.evalPrompts == 2)
+        #expect(summary.before > 0 && summary.after > 0 && summary.extra["eval_reward_start"] != nil)
+        for file in ["samples_start.png", "samples_end.png", "reward_curve.png", "summary.json", "metrics.jsonl"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")
+        }
+        await #expect(throws: ConfigurationError.self) {
+            try await runner.run(configFile: nil, overrides: ["run.output_dir=\(self.temporaryDirectory())", "scenario.sampling_steps=2",
+                                                              "scenario.trained_steps=3"])
+        }
+    }
 }

@@ -39,7 +39,9 @@ extension GRPOTrainer {
                 guard w.shape == p.shape else { throw CheckpointError.shapeMismatch(name: key, expected: p.shape, found: w.shape) }
                 if referenceValues[ObjectIdentifier(p)] != nil {
                     guard let r = checkpoint.reference[key] else { throw CheckpointError.missingTensor("reference " + key) }
-                    guard r.shape == p.shape else { throw CheckpointError.shapeMismatch(name: "reference " + key, expected: p.shape, found: r.shape) }
+                    guard r.shape == p.shape else {
+                        throw CheckpointError.shapeMismatch(name: "reference " + key, expected: p.shape, found: r.shape)
+                    }
                     referenceValues[ObjectIdentifier(p)] = r
                 }
             }

@@ -44,7 +44,9 @@ extension GRPOTrainer {
             for item in items {
                 switch item.replay {
                 case .tokens(let r):
-                    guard let ref = item.segment.referenceLogProbs else { throw TrainerError.badReplay("no reference log-probs for '\(e.name)'") }
+                    guard let ref = item.segment.referenceLogProbs else {
+                        throw TrainerError.badReplay("no reference log-probs for '\(e.name)'")
+                    }
                     kls.append(KLPenalty.k3(logProbs: r.logProbs.reshaped([item.segment.actionCount]), referenceLogProbs: Tensor(ref)))
                 case .sde(let r):
                     guard let ref = item.segment.referenceMeans else { throw TrainerError.badReplay("no reference means for '\(e.name)'") }

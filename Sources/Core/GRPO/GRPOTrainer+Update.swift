@@ -215,7 +215,9 @@ extension GRPOTrainer {
         let savedValues = stepping.flatMap { e in e.parameters.map { ($0.parameter, $0.parameter.value.detached()) } }
         let savedStates = stepping.map { $0.optimizer.state() }
         for e in stepping { e.optimizer.step() }
-        let bad = stepping.flatMap { e in e.parameters.filter { !$0.parameter.value.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) } }.map { "\(e.name).\($0.name)" } }
+        let bad = stepping.flatMap { e in
+            e.parameters.filter { !$0.parameter.value.withUnsafeBufferPointer { $0.allSatisfy(\.isFinite) } }.map { "\(e.name).\($0.name)" }
+        }
         if let first = bad.first {
             for (p, v) in savedValues { p.assign(v) }
             for (e, s) in zip(stepping, savedStates) { try e.optimizer.load(s) }

@@ -26,7 +26,8 @@ public enum TrainerError: Error, CustomStringConvertible {
         case .badRollout(let s): "invalid rollout: \(s)"
         case .badReplay(let s): "invalid replay: \(s)"
         case .unknownExpert(let n, let known):
-            "the configuration has settings for expert '\(n)', which the scenario does not have (its experts: \(known.joined(separator: ", ")))"
+            "the configuration has settings for expert '\(n)', which the scenario does not have "
+                + "(its experts: \(known.joined(separator: ", ")))"
         }
     }
 }

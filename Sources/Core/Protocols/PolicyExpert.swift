@@ -39,7 +39,8 @@ public protocol PolicyExpert: AnyObject {
     /// What sampling recorded: actions, their log-probs, and whatever replay needs.
     associatedtype Rollout: RecordedActions
 
-    /// The expert's name in configuration keys, metrics and checkpoints (`"lm"`, `"dm"`).
+    /// The expert's name in configuration keys, metrics and checkpoints, chosen by the scenario
+    /// (for example `lm` for a language model, `dm` for a diffusion model).
     var name: String { get }
     /// The module whose parameters this expert trains.
     var module: any Module { get }
