@@ -11,7 +11,7 @@ extension GRPOTrainer {
     }
 
     func recordRewardMetrics(_ evaluation: RewardEvaluation, trajectories: [Trajectory<S.Output>],
-                                     advantages adv: GroupAdvantageResult, into metrics: inout [String: Double]) {
+                             advantages adv: GroupAdvantageResult, into metrics: inout [String: Double]) {
         let scores = evaluation.totals.compactMap(\.value)
         if !scores.isEmpty { metrics["reward"] = scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count) }
         var groups: [Int: [Float]] = [:]

@@ -6,7 +6,7 @@ extension GRPOTrainer {
     // MARK: - Update
 
     func update(_ trajectories: inout [Trajectory<S.Output>], advantages adv: GroupAdvantageResult,
-                        metrics: inout [String: Double], warnings: inout [String]) throws {
+                metrics: inout [String: Double], warnings: inout [String]) throws {
         let t = configuration.trainer
         let acting = Set(trajectories.flatMap { $0.segments.map(\.expert) })
         let active = trainable.filter { acting.contains($0.name) }
@@ -81,7 +81,7 @@ extension GRPOTrainer {
     /// Fills in log π_old (recomputed with the first epoch's batching, so that ρ = 1 exactly at
     /// the first update) and the reference's log-probs or step means, without a tape.
     func prepareOldAndReference(_ trajectories: inout [Trajectory<S.Output>], microBatches: [[Int]],
-                                        active: [TrainableExpert], metrics: inout [String: Double]) throws {
+                                active: [TrainableExpert], metrics: inout [String: Double]) throws {
         let names = Set(active.map(\.name))
         let referenceNames = Set(active.filter { $0.settings.beta > 0 }.map(\.name))
         let recompute = configuration.trainer.recomputeOldLogProbs
@@ -160,8 +160,8 @@ extension GRPOTrainer {
     /// One optimizer step over a minibatch: replay with gradients, loss, backward per micro-batch,
     /// clip, step, with the non-finite guards.
     func optimizerStep(_ minibatch: [[Int]], trajectories: [Trajectory<S.Output>], advantages: [Float],
-                               active: [TrainableExpert], longest: [String: Int],
-                               stats: inout [String: ExpertLossStatistics]) throws -> StepOutcome {
+                       active: [TrainableExpert], longest: [String: Int],
+                       stats: inout [String: ExpertLossStatistics]) throws -> StepOutcome {
         let aggregation = configuration.trainer.lossAggregation
         let allParameters = trainable.flatMap { $0.parameters.map(\.parameter) }
         for p in allParameters { p.zeroGrad() }
