@@ -26,6 +26,8 @@ public enum Autodiff {
         guard let root = output.gradNode else { return ([:], []) }
         precondition(seed.shape == output.shape, "seed shape \(seed.shape) differs from output shape \(output.shape)")
         var grads: [ObjectIdentifier: Tensor] = [ObjectIdentifier(root): seed]
+        // Gradient buffers allocated here and referenced by nothing else: slices add into them in place.
+        var owned = Set<ObjectIdentifier>()
         let order = reverseTopologicalOrder(from: root)
         withoutGrad {
             for node in order {
@@ -33,16 +35,42 @@ public enum Autodiff {
                 guard let g = grads[ObjectIdentifier(node)] else { continue }
                 // Intermediate gradients are dropped as soon as they are used.
                 grads[ObjectIdentifier(node)] = nil
+                owned.remove(ObjectIdentifier(node))
+                if let region = node.sliceRegion {
+                    if let input = node.inputs[0] { accumulate(g, in: region, key: ObjectIdentifier(input), &grads, &owned) }
+                    continue
+                }
                 let inputGrads = pullback(g)
                 precondition(inputGrads.count == node.inputs.count, "\(node.name): pullback returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
                 for (input, grad) in zip(node.inputs, inputGrads) {
                     guard let input, let grad else { continue }
                     let key = ObjectIdentifier(input)
-                    if let existing = grads[key] { grads[key] = existing + grad } else { grads[key] = grad }
+                    if let existing = grads[key] {
+                        grads[key] = existing + grad
+                        owned.insert(key)
+                    } else {
+                        grads[key] = grad
+                    }
                 }
             }
         }
         return (grads, order)
+    }
+
+    /// Adds a slice's gradient into its input's gradient buffer, allocating (zeros) or copying
+    /// (when the current buffer may be shared) at most once per input.
+    private static func accumulate(_ g: Tensor, in region: SliceRegion, key: ObjectIdentifier,
+                                   _ grads: inout [ObjectIdentifier: Tensor], _ owned: inout Set<ObjectIdentifier>) {
+        if !owned.contains(key) {
+            let count = region.inputShape.elementCount
+            let buffer = TensorStorage(count: count, repeating: 0)
+            if let existing = grads[key] {
+                existing.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: count) }
+            }
+            grads[key] = Tensor(shape: region.inputShape, storage: buffer)
+            owned.insert(key)
+        }
+        region.accumulate(g, into: grads[key]!.storage.pointer)
     }
 
     /// The gradients of `output` (a scalar unless `seed` is given) with respect to each of

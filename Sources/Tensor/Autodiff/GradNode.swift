@@ -12,11 +12,16 @@ public final class GradNode: @unchecked Sendable {
     public let name: String
     /// Accumulated gradient of a leaf after ``Tensor/backward(_:)``.
     public internal(set) var grad: Tensor?
+    /// Set for a slice: backpropagation adds the output's gradient into this region of the
+    /// input's gradient buffer instead of calling ``pullback`` (which would pad it to the full
+    /// input), so many slices of one tensor cost time linear in the tensor's size.
+    let sliceRegion: SliceRegion?
 
-    init(name: String, inputs: [GradNode?], pullback: ((Tensor) -> [Tensor?])?) {
+    init(name: String, inputs: [GradNode?], pullback: ((Tensor) -> [Tensor?])?, sliceRegion: SliceRegion? = nil) {
         self.name = name
         self.inputs = inputs
         self.pullback = pullback
+        self.sliceRegion = sliceRegion
     }
 
     public var isLeaf: Bool { pullback == nil }
@@ -47,5 +52,25 @@ extension Tensor {
         var out = result
         out.gradNode = GradNode(name: name, inputs: inputs.map(\.gradNode), pullback: pullback)
         return out
+    }
+}
+
+/// Where a slice's output sits inside its input: elements `range` of dimension `axis` of a
+/// tensor of shape `inputShape`.
+struct SliceRegion {
+    let axis: Int
+    let range: Range<Int>
+    let inputShape: [Int]
+
+    /// Adds `gradient` (shaped like the slice) into `buffer` (shaped like the input).
+    func accumulate(_ gradient: Tensor, into buffer: UnsafeMutablePointer<Float>) {
+        let outer = inputShape[..<axis].reduce(1, *), inner = inputShape[(axis + 1)...].reduce(1, *)
+        let n = inputShape[axis], block = range.count * inner
+        gradient.withUnsafeBufferPointer { src in
+            for o in 0..<outer {
+                let dst = buffer + (o * n + range.lowerBound) * inner, from = src.baseAddress! + o * block
+                for i in 0..<block { dst[i] += from[i] }
+            }
+        }
     }
 }

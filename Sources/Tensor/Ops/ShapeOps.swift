@@ -74,12 +74,17 @@ extension Tensor {
                 (dst.baseAddress! + o * block).update(from: src + (o * n + range.lowerBound) * inner, count: block)
             }
         }
+        guard GradMode.isEnabled, let input = gradNode else { return out }
+        // Backpropagation adds the gradient into this region of the input's gradient in place
+        // (GradNode.sliceRegion); the pullback below is the same rule written out in full.
         let original = shape
-        return Tensor.record("slice", result: out, inputs: [self]) { g in
+        var result = out
+        result.gradNode = GradNode(name: "slice", inputs: [input], pullback: { g in
             var pads = [(before: Int, after: Int)](repeating: (0, 0), count: original.count)
             pads[ax] = (range.lowerBound, original[ax] - range.upperBound)
             return [g.padded(pads)]
-        }
+        }, sliceRegion: SliceRegion(axis: ax, range: range, inputShape: original))
+        return result
     }
 
     /// Splits dimension `axis` into pieces of the given sizes.
