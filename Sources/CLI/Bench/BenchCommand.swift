@@ -20,7 +20,8 @@ struct TensorBench: ParsableCommand {
     @Option(help: "Matrix sizes for the GEMM rows.") var sizes: [Int] = [256, 512, 1024, 2048]
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
-    @Option(help: "Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention).") var only: [String] = []
+    @Option(help: "Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention).")
+    var only: [String] = []
 
     func validate() throws {
         if let env = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], Int(env) != threads {
