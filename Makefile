@@ -1,7 +1,7 @@
-# UniRL — the two entry points of the README, plus benchmarks and the reference environment.
+# UniRL — the two entry points of the README, plus the format check, benchmarks and the reference environment.
 SWIFT ?= swift
 
-.PHONY: deps demo test bench reference-env fixtures
+.PHONY: deps demo test format-check bench reference-env fixtures
 
 deps:
 	@scripts/install-system-deps.sh
@@ -10,10 +10,14 @@ deps:
 demo: deps
 	$(SWIFT) run -c release unirl demo
 
-## Install what is needed, then run the test suite (no Python needed).
-test: deps
+## Install what is needed, then check the formatting and run the test suite (no Python needed).
+test: deps format-check
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+## swift-format's lint rules (.swift-format) and lines of at most 140 characters.
+format-check:
+	SWIFT=$(SWIFT) scripts/format-check.sh
 
 ## Benchmark tables (PyTorch columns appear once `make reference-env` has run).
 bench: deps

@@ -1,7 +1,8 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
-// Layers (see DESIGN.md): system libraries → Tensor → Core → Experts → Rewards → Scenarios → CLI.
+// Layers (see docs/ARCHITECTURE.md): system libraries → Tensor → Core → Toys, Experts → Rewards → Scenarios
+// → CommandLine → CLI.
 // No unsafe build flags: the library must be correct and fast when built as someone else's dependency.
 let package = Package(
     name: "UniRL",
@@ -9,9 +10,11 @@ let package = Package(
         .library(name: "UniRLTensor", targets: ["UniRLTensor"]),
         .library(name: "UniRLShapesWorld", targets: ["UniRLShapesWorld"]),
         .library(name: "UniRLCore", targets: ["UniRLCore"]),
+        .library(name: "UniRLToys", targets: ["UniRLToys"]),
         .library(name: "UniRLExperts", targets: ["UniRLExperts"]),
         .library(name: "UniRLRewards", targets: ["UniRLRewards"]),
         .library(name: "UniRLScenarios", targets: ["UniRLScenarios"]),
+        .library(name: "UniRLCommandLine", targets: ["UniRLCommandLine"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
     ],
     dependencies: [
@@ -36,23 +39,31 @@ let package = Package(
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "Yams", package: "Yams")],
                 path: "Sources/Core"),
+        // Toy scenarios, rewards and policies: small enough to train in seconds, for tests and examples.
+        .target(name: "UniRLToys", dependencies: ["UniRLTensor", "UniRLCore"], path: "Sources/Toys"),
         .target(name: "UniRLExperts", dependencies: ["UniRLTensor", "UniRLCore", "CUniRLKernels"], path: "Sources/Experts"),
         .target(name: "UniRLRewards", dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld"], path: "Sources/Rewards"),
         .target(name: "UniRLScenarios",
-                dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld", "UniRLRewards", "UniRLExperts"],
+                dependencies: ["UniRLTensor", "UniRLCore", "UniRLToys", "UniRLShapesWorld", "UniRLRewards", "UniRLExperts"],
                 path: "Sources/Scenarios", resources: [.copy("Resources")]),
+        // `unirl train`'s front end, a library so that a user's package can run its own scenarios through it.
+        .target(name: "UniRLCommandLine",
+                dependencies: ["UniRLCore", "UniRLScenarios",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                path: "Sources/CommandLine"),
         .executableTarget(name: "UniRLCLI",
-                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "UniRLRewards", "UniRLExperts", "UniRLScenarios", "CBLAS",
+                          dependencies: ["UniRLTensor", "UniRLShapesWorld", "UniRLCore", "UniRLToys", "UniRLRewards", "UniRLExperts",
+                                         "UniRLScenarios", "UniRLCommandLine", "CBLAS",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                          .product(name: "Logging", package: "swift-log")],
                           path: "Sources/CLI"),
         .testTarget(name: "TensorTests", dependencies: ["UniRLTensor", "CUniRLKernels"], path: "Tests/TensorTests",
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["UniRLShapesWorld"], path: "Tests/ShapesWorldTests"),
-        .testTarget(name: "CoreTests", dependencies: ["UniRLCore"], path: "Tests/CoreTests"),
+        .testTarget(name: "CoreTests", dependencies: ["UniRLCore", "UniRLToys"], path: "Tests/CoreTests"),
         .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
-        .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios"], path: "Tests/ScenariosTests"),
+        .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios", "UniRLToys"], path: "Tests/ScenariosTests"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -56,7 +56,7 @@ def time_fn(fn, warmup: int, repeats: int):
 
 
 def sde_rollout(model, caption, steps=10, noise_level=0.7, generator=None):
-    """Flow-GRPO's SDE sampler (DESIGN.md, "SDE sampler with log-probs"), written from its equations."""
+    """Flow-GRPO's SDE sampler (docs/ARCHITECTURE.md, "SDE sampler with log-probs"), written from its equations."""
     sigmas = torch.linspace(1, 0, steps + 1)
     x = torch.randn(caption.shape[0], CONFIG["in_channels"], 16, 16, generator=generator)
     log_probs = []

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes `qwen2_5_vl` parity cases (DESIGN.md, "Parity fixtures") from transformers'
+"""Writes `qwen2_5_vl` parity cases (docs/ARCHITECTURE.md, "Parity fixtures") from transformers'
 Qwen2_5_VLForConditionalGeneration.
 
     .venv-reference/bin/python scripts/make_qwen2_5_vl_fixtures.py

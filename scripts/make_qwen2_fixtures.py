@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes `qwen2` parity cases (DESIGN.md, "Parity fixtures") from transformers' Qwen2ForCausalLM.
+"""Writes `qwen2` parity cases (docs/ARCHITECTURE.md, "Parity fixtures") from transformers' Qwen2ForCausalLM.
 
     .venv-reference/bin/python scripts/make_qwen2_fixtures.py
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the SANA parity fixtures (DESIGN.md, "Checkpoints and parity fixtures") from diffusers.
+"""Writes the SANA parity fixtures (docs/ARCHITECTURE.md, "Parity fixtures") from diffusers.
 
     .venv-reference/bin/python scripts/make_sana_fixtures.py [--out DIR] [--only NAME ...] [--check-only]
 
@@ -27,7 +27,7 @@ DC-AE f32c32 configurations, built on the meta device, for the Swift preset shap
 
 Besides writing, the script prints for every case:
   * float32 vs float64: the same model and inputs in float64 (the processors' float32 up-casts are
-    replaced by float64-faithful copies for that run), DESIGN.md normalisation
+    replaced by float64-faithful copies for that run), docs/ARCHITECTURE.md normalisation
     (output: max|a-b| / max|b|; gradients: max|a-b| / max(max|b|, 1e-3 S));
   * sensitivity: how far the output moves when a piece is broken on purpose (mask dropped,
     timestep changed, positions dropped, multi-scale branch zeroed, shortcut removed, ...).

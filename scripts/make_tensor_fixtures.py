@@ -16,7 +16,7 @@ Loss for the gradients: L = sum((output * m)^2) / numel(output), m = attention_m
 the channel dim for the transformer block, 1 otherwise (numel counts masked positions too).
 
 Besides writing, the script checks (and prints):
-  * float32 vs float64: the same block and inputs in float64, reported with the DESIGN.md pass
+  * float32 vs float64: the same block and inputs in float64, reported with the docs/ARCHITECTURE.md pass
     rule normalisation (output: max|a-b| / max|b|; gradients: max|a-b| / max(max|b|, 1e-3 S));
   * sensitivity: how much the output moves when a piece is broken on purpose (mask dropped, RoPE
     removed, wrong pixel_shuffle order, no ReLU, ...), same normalisation;
@@ -155,13 +155,13 @@ def run_with_grads(model, call, inputs, loss_mask):
 
 
 def rel_out(a, b):
-    """DESIGN.md output normalisation: max|a-b| / max|b| (in float64)."""
+    """docs/ARCHITECTURE.md output normalisation: max|a-b| / max|b| (in float64)."""
     a, b = a.double(), b.double()
     return ((a - b).abs().max() / b.abs().max()).item()
 
 
 def worst_grad(ga, gb):
-    """DESIGN.md gradient normalisation: max over grads of max|a-b| / max(max|b|, 1e-3 S)."""
+    """docs/ARCHITECTURE.md gradient normalisation: max over grads of max|a-b| / max(max|b|, 1e-3 S)."""
     s = max(g.double().abs().max().item() for g in gb.values())
     worst, worst_name = 0.0, None
     for k in gb:

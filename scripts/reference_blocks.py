@@ -16,7 +16,7 @@ All blocks are dtype-generic: build them, call `.to(torch.float64)` and they com
 linear attention) the blocks upcast to `promote(dtype, float32)`, so float32/bf16 inputs follow the
 libraries exactly and float64 inputs stay float64.
 
-`rerandomize_(module, seed)` re-draws every parameter as DESIGN.md "Checkpoints and parity
+`rerandomize_(module, seed)` re-draws every parameter as docs/ARCHITECTURE.md "Parity
 fixtures" prescribes: weights 1.5/sqrt(fan_in) * N(0,1), norm weights 1 + 0.1*N, biases 0.1*N.
 """
 
@@ -312,7 +312,7 @@ class LinearAttentionBlock(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------
-# Re-randomisation (DESIGN.md "Make every part matter")
+# Re-randomisation (docs/ARCHITECTURE.md "Make every part matter")
 # ----------------------------------------------------------------------------------------------
 
 

@@ -71,7 +71,8 @@ struct PretrainSana: ParsableCommand {
             print(String(format: "%@ loss (mean of 50 steps) %.4f → %.4f", name,
                          head.reduce(0, +) / Float(head.count), tail.reduce(0, +) / Float(tail.count)))
         }
-        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor, seconds / 60))
+        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor,
+                     seconds / 60))
 
         try models.save(to: folder)
         let saved = try TinySana.load(from: folder)   // the F16 weights, as shipped
@@ -82,28 +83,9 @@ struct PretrainSana: ParsableCommand {
         print("Wrote \(folder.path): transformer/, vae/, caption_encoder/, reconstructions.png, samples.png, losses.json")
     }
 
-    /// reconstructions.png and samples.png (3× size) in `folder`.
+    /// reconstructions.png and samples.png (3× size) in `folder` (``TinySana/writeGrids(to:guidanceScale:sampleSteps:)``).
     func writeGrids(_ models: TinySana, to folder: URL) throws {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        try writeReconstructions(models, to: folder.appendingPathComponent("reconstructions.png"))
-        try writeSamples(models, to: folder.appendingPathComponent("samples.png"))
-    }
-
-    /// Eight renders (top row) and their reconstructions (bottom row).
-    func writeReconstructions(_ models: TinySana, to url: URL) throws {
-        var rng = RandomState(seed: 99)
-        let renderer = SceneRenderer(size: TinySana.imageSize)
-        let originals = (0..<8).map { _ in renderer.render(PromptGenerator().prompt(split: .evaluation, using: &rng).scene) }
-        let rebuilt = models.decode(models.encode(originals))
-        try ImageGrid.tile(originals + rebuilt, columns: 8).upscaled(by: 3).writePNG(to: url)
-    }
-
-    /// Sixteen evaluation captions, one sample each (Euler ODE, guidance).
-    func writeSamples(_ models: TinySana, to url: URL) throws {
-        let captions = Array(try PromptGenerator.bundledEvaluationSet().enumerated().filter { $0.offset % 38 == 0 }.map(\.element.caption).prefix(16))
-        let scenario = TextToImageScenario(models: models, reward: JPEGCompressibilityReward(), settings: .init(guidanceScale: guidanceScale))
-        let images = try scenario.generate(captions: captions, steps: sampleSteps, seed: 0)
-        try ImageGrid.tile(images, columns: 8).upscaled(by: 3).writePNG(to: url)
+        let captions = try models.writeGrids(to: folder, guidanceScale: guidanceScale, sampleSteps: sampleSteps)
         for (i, c) in captions.enumerated() { print(String(format: "  sample %2d: %@", i, c)) }
     }
 }

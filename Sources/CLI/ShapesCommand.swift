@@ -49,7 +49,8 @@ struct ShapesRender: ParsableCommand {
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         if let columns, columns < 1 { throw ValidationError("--columns must be at least 1") }
         guard category == "all" || PromptCategory(rawValue: category) != nil else {
-            throw ValidationError("unknown --category '\(category)' (expected all, \(PromptCategory.allCases.map(\.rawValue).joined(separator: ", ")))")
+            let known = PromptCategory.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown --category '\(category)' (expected all, \(known))")
         }
         guard PromptSplit(rawValue: split) != nil else { throw ValidationError("--split must be train or evaluation, got '\(split)'") }
         if prompts != nil && category != "all" { throw ValidationError("--category draws prompts; it cannot be combined with --prompts") }
@@ -119,7 +120,8 @@ struct ShapesEvaluate: ParsableCommand {
                 continue
             }
             guard index < list.count else {
-                throw ShapesCommandError(description: "\(folder.appendingPathComponent(name).path): prompt index \(index) is out of range; the prompt file has \(list.count) prompts")
+                throw ShapesCommandError(description: "\(folder.appendingPathComponent(name).path): prompt index \(index) is out of "
+                                                      + "range; the prompt file has \(list.count) prompts")
             }
             entries.append((index, sample, folder.appendingPathComponent(name)))
         }
@@ -136,7 +138,8 @@ struct ShapesEvaluate: ParsableCommand {
                                            promptIndices: entries.map(\.index))
         let stderr = FileHandle.standardError
         if !skipped.isEmpty {
-            stderr.write(Data("warning: skipped \(skipped.count) PNG file(s) not named by a prompt index: \(skipped.prefix(5).joined(separator: ", "))\(skipped.count > 5 ? ", …" : "")\n".utf8))
+            let names = skipped.prefix(5).joined(separator: ", ") + (skipped.count > 5 ? ", …" : "")
+            stderr.write(Data("warning: skipped \(skipped.count) PNG file(s) not named by a prompt index: \(names)\n".utf8))
         }
         let missing = list.count - Set(entries.map(\.index)).count
         if missing > 0 { stderr.write(Data("warning: \(missing) of \(list.count) prompts have no image and are left out\n".utf8)) }

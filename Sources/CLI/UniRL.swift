@@ -1,4 +1,5 @@
 import ArgumentParser
+import UniRLCommandLine
 
 @main
 struct UniRL: AsyncParsableCommand {

@@ -36,6 +36,18 @@ public struct TrajectorySegment {
         self.init(expert: expert.name, kind: .sde, rollout: rollout, condition: condition)
     }
 
+    /// The rollout and condition recorded by an expert of type `E`, or nil when another type of
+    /// expert recorded this segment. A scenario that overrides ``Scenario/replay(_:experts:)`` (to
+    /// let gradients flow from one expert into another) opens its segments with it:
+    ///
+    /// ```swift
+    /// guard let (rollout, condition) = segment.recorded(as: SanaPolicy.self) else { throw … }
+    /// ```
+    public func recorded<E: PolicyExpert>(as expert: E.Type) -> (rollout: E.Rollout, condition: E.Condition)? {
+        guard let p = payload as? SegmentPayload<E.Rollout, E.Condition> else { return nil }
+        return (p.rollout, p.condition)
+    }
+
     private init<R: RecordedActions, C>(expert: String, kind: ExpertKind, rollout: R, condition: C) {
         self.expert = expert
         self.kind = kind

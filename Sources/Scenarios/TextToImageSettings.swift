@@ -1,22 +1,11 @@
 import Foundation
+import UniRLCore
 import UniRLExperts
 
-/// Errors in a scenario's `scenario.<key>=<value>` overrides.
-public enum ScenarioSettingsError: Error, CustomStringConvertible, Equatable {
-    case unknownKey(String)
-    case invalidValue(key: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .unknownKey(let k): "unknown scenario setting '\(k)'"
-        case .invalidValue(let k, let r): "invalid value for scenario setting '\(k)': \(r)"
-        }
-    }
-}
-
-/// The settings of ``TextToImageScenario`` (snake_case keys; `unirl train` takes them as
-/// `scenario.<key>=<value>` overrides, e.g. `scenario.guidance_scale=4.5`).
-public struct TextToImageSettings: Codable, Sendable, Equatable {
+/// The settings of ``TextToImageScenario`` (snake_case keys; `unirl train` takes them in a
+/// configuration file's `scenario:` section or as `scenario.<key>=<value>` overrides, e.g.
+/// `scenario.guidance_scale=4.5`).
+public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
     /// N, SDE steps of a training rollout. Default 10.
     public var samplingSteps = 10
     /// Euler ODE steps of evaluation samples (more than a rollout's: "denoising reduction"). Default 20.
@@ -57,37 +46,19 @@ public struct TextToImageSettings: Codable, Sendable, Equatable {
                            guidanceScale: guidanceScale, trainedSteps: trainedSteps > 0 ? .random(trainedSteps) : .all)
     }
 
-    /// These settings with `key=value` overrides applied (keys as in the JSON form).
-    public func applying(overrides: [String]) throws -> TextToImageSettings {
-        guard !overrides.isEmpty else { return self }
-        guard var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as? [String: Any] else { return self }
-        for item in overrides {
-            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2 else { throw ScenarioSettingsError.invalidValue(key: item, reason: "expected key=value") }
-            guard object[parts[0]] != nil else { throw ScenarioSettingsError.unknownKey(parts[0]) }
-            let v = parts[1]
-            object[parts[0]] = Int(v).map { $0 as Any } ?? Double(v).map { $0 as Any } ?? Bool(v).map { $0 as Any } ?? v
-        }
-        do {
-            let updated = try JSONDecoder().decode(TextToImageSettings.self, from: JSONSerialization.data(withJSONObject: object))
-            try updated.validate()
-            return updated
-        } catch let error as ScenarioSettingsError {
-            throw error
-        } catch {
-            throw ScenarioSettingsError.invalidValue(key: overrides.joined(separator: " "), reason: "\(error)")
-        }
-    }
-
+    /// Checks ranges; throws ``ConfigurationError/invalidValue(key:reason:)`` naming the
+    /// `scenario.` key.
     public func validate() throws {
         func check(_ ok: Bool, _ key: String, _ reason: String) throws {
-            if !ok { throw ScenarioSettingsError.invalidValue(key: key, reason: reason) }
+            if !ok { throw ConfigurationError.invalidValue(key: "scenario." + key, reason: reason) }
         }
         try check(samplingSteps >= 1, "sampling_steps", "must be ≥ 1")
         try check(evaluationSteps >= 1, "evaluation_steps", "must be ≥ 1")
         try check(shift > 0, "shift", "must be > 0")
         try check(noiseLevel > 0, "noise_level", "must be > 0")
         try check(trainedSteps >= 0, "trained_steps", "must be ≥ 0")
+        try check(trainedSteps <= samplingSteps, "trained_steps",
+                  "\(trainedSteps) is more than the \(samplingSteps) sampling_steps of a rollout")
         try check(trainPrompts >= 1 && testPrompts >= 1, "train_prompts", "prompt counts must be ≥ 1")
     }
 }

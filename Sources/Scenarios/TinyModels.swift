@@ -126,6 +126,8 @@ public struct TinySana {
 
     /// Images → latents [B, C, 8, 8] in the transformer's scale (no tape).
     public func encode(_ images: [RGBImage]) -> Tensor {
-        withoutGrad { autoencoder.encode(Tensor.stack(images.map { $0.tensor() }, axis: 0)) * Float(autoencoder.configuration.scalingFactor) }
+        withoutGrad {
+            autoencoder.encode(Tensor.stack(images.map { $0.tensor() }, axis: 0)) * Float(autoencoder.configuration.scalingFactor)
+        }
     }
 }

@@ -111,7 +111,8 @@ public struct TinySanaPretraining {
     public func trainTransformer(autoencoder: AutoencoderDC, using rng: inout RandomState,
                                  progress: (PretrainingProgress) -> Void) throws -> TinySana {
         let transformer = try SanaTransformer(configuration: TinySana.transformerConfiguration, rng: &rng)
-        let captionEncoder = try CaptionEncoder(configuration: TinySana.captionEncoderConfiguration(vocabulary: Self.vocabulary()), rng: &rng)
+        let captionConfiguration = TinySana.captionEncoderConfiguration(vocabulary: Self.vocabulary())
+        let captionEncoder = try CaptionEncoder(configuration: captionConfiguration, rng: &rng)
         autoencoder.freeze()
         let total = settings.transformerSteps
         let tuning = SanaFineTuning(transformer: transformer, extraParameters: captionEncoder.trainableParameters(),

@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct ConfigurationTests {
     @Test func defaultsRoundTripThroughJSONAndYAML() throws {
-        let c = GRPOConfiguration()
+        let c = GRPOConfiguration().addingDefaults(for: [("lm", .discrete), ("dm", .sde)])
         #expect(try GRPOConfiguration(json: c.jsonString()) == c)
         #expect(try GRPOConfiguration(yaml: c.yamlString()) == c)
         #expect(c.trainer.groupSize == 8 && c.trainer.lossAggregation == .grpo && c.trainer.advantageScaling == .groupStd)
@@ -13,7 +13,8 @@ import Testing
     }
 
     @Test func partialYAMLKeepsDefaults() throws {
-        let c = try GRPOConfiguration(yaml: """
+        let seeded = GRPOConfiguration().addingDefaults(for: [("lm", .discrete), ("dm", .sde)])
+        let c = try seeded.merging(yaml: """
             run:
               steps: 7
             trainer:
@@ -47,7 +48,7 @@ import Testing
     }
 
     @Test func commandLineOverrides() throws {
-        let c = try GRPOConfiguration().applying(overrides: [
+        let c = try GRPOConfiguration().addingDefaults(for: [("lm", .discrete), ("dm", .sde)]).applying(overrides: [
             "trainer.group_size=12", "experts.dm.kl_variant=flow_grpo", "trainer.beta_lm=0.5",
             "run.output_dir=123", "experts.lm.learning_rate=1e-4", "trainer.recompute_old_log_probs=false",
             "experts.critic.beta=0",

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// A tiny flow-matching model of 2-D points (pre-trained on four blobs) learns, through its SDE
@@ -34,9 +35,12 @@ import UniRLTensor
 
         let early = free.rewards.prefix(10).reduce(0, +) / 10, late = free.rewards.suffix(10).reduce(0, +) / 10
         print("flow: reward (batch mean) \(early) → \(late)")
-        print("flow: fraction in region \(fractionInRegion(reference)) → β=0: \(fractionInRegion(freeSamples)), β=1: \(fractionInRegion(anchoredSamples))")
-        print("flow: distance to the region's centre \(meanDistance(reference, centerPoints)) → \(meanDistance(freeSamples, centerPoints))")
-        print("flow: distance to the reference's samples (same noise) β=0: \(meanDistance(freeSamples, reference)), β=1: \(meanDistance(anchoredSamples, reference))")
+        print("flow: fraction in region \(fractionInRegion(reference)) → β=0: \(fractionInRegion(freeSamples)), "
+              + "β=1: \(fractionInRegion(anchoredSamples))")
+        print("flow: distance to the region's centre \(meanDistance(reference, centerPoints)) → "
+              + "\(meanDistance(freeSamples, centerPoints))")
+        print("flow: distance to the reference's samples (same noise) β=0: \(meanDistance(freeSamples, reference)), "
+              + "β=1: \(meanDistance(anchoredSamples, reference))")
         print("flow: mean KL metric β=1: \(anchored.kl.reduce(0, +) / Double(anchored.kl.count))")
 
         // Reward rises and samples move into the region.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 @Suite struct MetricsTests {

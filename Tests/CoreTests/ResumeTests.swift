@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// 2N steps in one run equal N steps, a stop, a resume and N more steps, to the bit.
@@ -65,7 +66,8 @@ import UniRLTensor
         // Checkpoints are complete directories; no temporary directory is left behind.
         let entries = try FileManager.default.contentsOfDirectory(atPath: resumedDir.appendingPathComponent("checkpoints").path).sorted()
         #expect(entries == ["step-000003", "step-000006", "step-000009", "step-000012"])
-        let files = try FileManager.default.contentsOfDirectory(atPath: resumedDir.appendingPathComponent("checkpoints/step-000012").path).sorted()
+        let last = resumedDir.appendingPathComponent("checkpoints/step-000012").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: last).sorted()
         #expect(files == ["config.json", "model.safetensors", "optimizer.safetensors", "reference.safetensors", "trainer_state.json"])
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// Ratio, clipping and KL values against hand-computed numbers.
@@ -42,10 +43,12 @@ import UniRLTensor
     @Test func gaussianStepKL() {
         let means = Tensor(shape: [2, 2], scalars: [1, 2, 0, 0])
         let reference = Tensor(shape: [2, 2], scalars: [1.5, 2, 1, -1])
-        let exact = KLPenalty.gaussian(means: means, referenceMeans: reference, noiseScales: [0.5, 1], stepSizes: [0.1, 0.2], variant: .exact)
+        let exact = KLPenalty.gaussian(means: means, referenceMeans: reference, noiseScales: [0.5, 1], stepSizes: [0.1, 0.2],
+                                       variant: .exact)
         // mean_d (Δμ)² = [0.125, 1]; divided by 2σ²(−dt) = [0.05, 0.4]
         assertClose(exact.scalars, [2.5, 2.5])
-        let flow = KLPenalty.gaussian(means: means, referenceMeans: reference, noiseScales: [0.5, 1], stepSizes: [0.1, 0.2], variant: .flowGRPO)
+        let flow = KLPenalty.gaussian(means: means, referenceMeans: reference, noiseScales: [0.5, 1], stepSizes: [0.1, 0.2],
+                                      variant: .flowGRPO)
         // divided by 2σ² = [0.5, 2]
         assertClose(flow.scalars, [0.25, 0.5])
     }
@@ -74,7 +77,9 @@ import UniRLTensor
                 let sigma = Double(policy.noiseScale(step: k)), dt = Double(p.stepSizes[k])
                 let variance = sigma * sigma * dt
                 let next = [Double(path[2 * (k + 1)]), Double(path[2 * (k + 1) + 1])]
-                let expected = zip(next, mean).map { -($0 - $1) * ($0 - $1) / (2 * variance) - 0.5 * Foundation.log(2 * Double.pi * variance) }.reduce(0, +) / 2
+                let logNormaliser = 0.5 * Foundation.log(2 * Double.pi * variance)
+                let logDensities = zip(next, mean).map { -($0 - $1) * ($0 - $1) / (2 * variance) - logNormaliser }
+                let expected = logDensities.reduce(0, +) / 2
                 assertClose(p.logProbs.scalars[k], expected, tolerance: 1e-4)
                 assertClose(r.actionLogProbs[k], expected, tolerance: 1e-4)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// A configuration for the toy scenarios: no files, no progress bar.
@@ -72,7 +73,8 @@ func flowSamples(_ policy: ToyFlowPolicy, count: Int = 512, seed: UInt64 = 99) t
 }
 
 func fractionInRegion(_ points: [ToyPoint], center: ToyPoint = ToyFlowData.centers[0], radius: Float = 1) -> Double {
-    Double(points.filter { ($0.x - center.x) * ($0.x - center.x) + ($0.y - center.y) * ($0.y - center.y) <= radius * radius }.count) / Double(points.count)
+    let inside = points.filter { ($0.x - center.x) * ($0.x - center.x) + ($0.y - center.y) * ($0.y - center.y) <= radius * radius }
+    return Double(inside.count) / Double(points.count)
 }
 
 func flowConfiguration(steps: Int, beta: Float, learningRate: Float = 1e-3) -> GRPOConfiguration {

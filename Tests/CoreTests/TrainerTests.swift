@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UniRLTensor
+import UniRLToys
 @testable import UniRLCore
 
 /// Wraps the toy token scenario to inject failures.

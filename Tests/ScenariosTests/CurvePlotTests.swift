@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import UniRLCore
 import UniRLTensor
+@testable import UniRLScenarios
 
 /// The reward-curve chart: size, where the lines land, the moving average, tick labels.
 @Suite struct CurvePlotTests {

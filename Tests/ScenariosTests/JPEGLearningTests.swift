@@ -10,13 +10,13 @@ import UniRLTensor
 ///
 ///     UNIRL_SLOW_TESTS=1 swift test -c release --filter JPEGLearning
 ///
-/// (the two runs take about 1.5 minutes together on two cores, after the release build). The full runs are `unirl train --scenario jpeg-compressibility`
-/// and `--scenario jpeg-incompressibility`.
+/// (the two runs take about 1.5 minutes together on two cores, after the release build). The full
+/// runs are `unirl train --scenario jpeg-compressibility` and `--scenario jpeg-incompressibility`.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["UNIRL_SLOW_TESTS"] == "1"))
 struct JPEGLearningTests {
     func train(_ reward: any RewardFunction<RGBImage>, steps: Int) async throws -> [Double] {
         let scenario = TextToImageScenario(models: try TinySana.load(), reward: reward)
-        var configuration = GRPOConfiguration()
+        var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
         configuration.run.steps = steps
         configuration.trainer.promptsPerStep = 4
         configuration.trainer.groupSize = 8

@@ -34,7 +34,7 @@ import UniRLTensor
 
     @Test func firstUpdateHasRatioOneAndExactReplay() async throws {
         let scenario = try Self.scenario()
-        var configuration = GRPOConfiguration()
+        var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
         configuration.run.steps = 1
         configuration.trainer.promptsPerStep = 2
         configuration.trainer.groupSize = 2
@@ -60,8 +60,11 @@ import UniRLTensor
         let s = try TextToImageSettings().applying(overrides: ["guidance_scale=4.5", "sampling_steps=6", "sde_kind=cps", "trained_steps=2"])
         #expect(s.guidanceScale == 4.5 && s.samplingSteps == 6 && s.sdeKind == .cps)
         #expect(s.policySettings.trainedSteps == .random(2) && s.policySettings.kind == .cps)
-        #expect(throws: ScenarioSettingsError.unknownKey("guidance")) { try TextToImageSettings().applying(overrides: ["guidance=2"]) }
-        #expect(throws: ScenarioSettingsError.self) { try TextToImageSettings().applying(overrides: ["sampling_steps=0"]) }
-        #expect(throws: ScenarioSettingsError.self) { try TextToImageSettings().applying(overrides: ["sde_kind=ode"]) }
+        #expect(throws: ConfigurationError.unknownKey("guidance")) { try TextToImageSettings().applying(overrides: ["guidance=2"]) }
+        #expect(throws: ConfigurationError.self) { try TextToImageSettings().applying(overrides: ["sampling_steps=0"]).validate() }
+        #expect(throws: ConfigurationError.self) {
+            try TextToImageSettings().applying(overrides: ["sampling_steps=4", "trained_steps=5"]).validate()
+        }
+        #expect(throws: ConfigurationError.self) { try TextToImageSettings().applying(overrides: ["sde_kind=ode"]) }
     }
 }

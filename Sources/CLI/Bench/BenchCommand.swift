@@ -6,7 +6,8 @@ import UniRLTensor
 /// `unirl bench …`: performance tables (never timed tests).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Print benchmark tables.", subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self])
+        commandName: "bench", abstract: "Print benchmark tables.",
+        subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self])
 }
 
 struct TensorBench: ParsableCommand {
@@ -19,14 +20,15 @@ struct TensorBench: ParsableCommand {
     @Option(help: "Matrix sizes for the GEMM rows.") var sizes: [Int] = [256, 512, 1024, 2048]
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
-    @Option(help: "Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention).") var only: [String] = []
+    @Option(help: "Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention).")
+    var only: [String] = []
 
     func validate() throws {
         if let env = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], Int(env) != threads {
             throw ValidationError("UNIRL_NUM_THREADS=\(env) disagrees with --threads \(threads)")
         }
         if Parallel.threadCount != threads {
-            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+            throw ValidationError(threadCountMismatch(threads))
         }
     }
 
@@ -37,8 +39,9 @@ struct TensorBench: ParsableCommand {
         if selected("slice_backward") { rows += SliceBackwardBench.rows() }
         var blocks = TensorBenchmarks.blockRows(TensorBenchmarks.blockCases().filter { selected($0.name) })
         var torchVersion: String?
-        if !noTorch, let torch = TorchReference(root: URL(fileURLWithPath: root)),
-           let out = torch.run(cases: ["transformer_block", "conv_block", "linear_attention"].filter(selected), threads: threads) {
+        let cases = ["transformer_block", "conv_block", "linear_attention"].filter(selected)
+        if !noTorch, let torch = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_torch.py"),
+           let out = torch.run(arguments: ["--threads", String(threads)] + cases.flatMap { ["--only", $0] }) {
             torchVersion = out.torch
             for i in blocks.indices {
                 if let r = out.results.first(where: { $0.name == blocks[i].name && $0.pass == blocks[i].pass }) {
@@ -48,7 +51,8 @@ struct TensorBench: ParsableCommand {
             }
         }
         rows += blocks
-        let report = BenchmarkReport(suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion, rows: rows)
+        let report = BenchmarkReport(suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion,
+                                     rows: rows)
         if json {
             let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(report), as: UTF8.self))

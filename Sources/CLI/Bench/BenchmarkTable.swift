@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// One measured row of a benchmark table.
 struct BenchmarkRow: Codable {
@@ -37,7 +38,8 @@ struct BenchmarkReport: Codable {
         for r in rows {
             let ref = r.referenceMs.map { String(format: "%.3f", $0) } ?? "—"
             let ratio = r.referenceMs.map { String(format: "%.2f×", $0 / r.ms) } ?? "—"
-            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(String(format: "%.3f", r.ms)) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |")
+            let ms = String(format: "%.3f", r.ms)
+            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(ms) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |")
         }
         return lines.joined(separator: "\n")
     }
@@ -60,5 +62,11 @@ func medianMilliseconds(warmup: Int = 3, repeats: Int = 10, _ body: () -> Void) 
 func machineDescription() -> String {
     let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
-    return "\(model.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    let cpu = model.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+}
+
+/// The message of a benchmark asked for a thread count the kernels do not use.
+func threadCountMismatch(_ threads: Int) -> String {
+    "our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)"
 }

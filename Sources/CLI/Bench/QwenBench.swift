@@ -24,7 +24,7 @@ struct QwenBench: ParsableCommand {
 
     func validate() throws {
         if Parallel.threadCount != threads {
-            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+            throw ValidationError(threadCountMismatch(threads))
         }
     }
 
@@ -54,7 +54,7 @@ struct QwenBench: ParsableCommand {
         var rows = [BenchmarkRow(name: "qwen_decoder", pass: "forward_backward", shape: "ids[8,128] h128 L4 V1024", ms: both),
                     BenchmarkRow(name: "qwen_sample", pass: "sample_64", shape: "prompt[8,64] +64 tokens", ms: sample)]
         var versions: String?
-        if !noTorch, let out = PythonBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_transformers_qwen.py")?
+        if !noTorch, let out = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_transformers_qwen.py")?
             .run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]) {
             let name = "transformers \(out.transformers ?? "?")"
             versions = "torch \(out.torch), \(name)"
@@ -73,43 +73,9 @@ struct QwenBench: ParsableCommand {
         } else {
             print("unirl bench qwen — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())
-            if versions == nil && !noTorch { print("\n(transformers columns empty: run scripts/setup-reference-env.sh to create .venv-reference)") }
+            if versions == nil && !noTorch {
+                print("\n(transformers columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
+            }
         }
-    }
-}
-
-/// Runs a benchmark script of the reference environment that prints
-/// `{"torch", "transformers"?, "results": [{"name", "pass", "ms"}]}`.
-struct PythonBenchmark {
-    struct Result: Decodable { var name: String; var pass: String; var ms: Double }
-    struct Output: Decodable { var torch: String; var transformers: String?; var results: [Result] }
-
-    let python: URL
-    let script: URL
-
-    init?(root: URL, script path: String) {
-        python = root.appendingPathComponent(".venv-reference/bin/python")
-        script = root.appendingPathComponent(path)
-        guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else { return nil }
-    }
-
-    func run(arguments: [String]) -> Output? {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [script.path] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch {
-            FileHandle.standardError.write(Data("reference benchmark could not start: \(error)\n".utf8))
-            return nil
-        }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            FileHandle.standardError.write(Data("reference benchmark exited with status \(process.terminationStatus)\n".utf8))
-            return nil
-        }
-        return try? JSONDecoder().decode(Output.self, from: data)
     }
 }

@@ -29,7 +29,7 @@ struct SanaBench: ParsableCommand {
             throw ValidationError("unknown case '\(bad)'; choose from forward, forward_backward, rollout")
         }
         if Parallel.threadCount != threads {
-            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+            throw ValidationError(threadCountMismatch(threads))
         }
     }
 
@@ -78,13 +78,14 @@ struct SanaBench: ParsableCommand {
         }
 
         var versions: String?
-        if !noTorch, let reference = DiffusersReference(root: URL(fileURLWithPath: root)),
-           let out = reference.run(threads: threads, warmup: warmup, repeats: repeats) {
-            versions = "torch \(out.torch), diffusers \(out.diffusers)"
+        if !noTorch, let reference = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_diffusers_sana.py"),
+           let out = reference.run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]) {
+            let diffusers = out.diffusers ?? "?"
+            versions = "torch \(out.torch), diffusers \(diffusers)"
             for i in rows.indices {
                 if let r = out.results.first(where: { $0.name == rows[i].name && $0.pass == rows[i].pass }) {
                     rows[i].referenceMs = r.ms
-                    rows[i].referenceName = "diffusers \(out.diffusers)"
+                    rows[i].referenceName = "diffusers \(diffusers)"
                 }
             }
         }
@@ -100,42 +101,5 @@ struct SanaBench: ParsableCommand {
                 print("\n(diffusers columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
             }
         }
-    }
-}
-
-/// Runs `scripts/bench_diffusers_sana.py` in the reference environment, when it exists.
-struct DiffusersReference {
-    struct Result: Decodable { var name: String; var pass: String; var ms: Double }
-    struct Output: Decodable { var torch: String; var diffusers: String; var results: [Result] }
-
-    let python: URL
-    let script: URL
-
-    init?(root: URL) {
-        python = root.appendingPathComponent(".venv-reference/bin/python")
-        script = root.appendingPathComponent("scripts/bench_diffusers_sana.py")
-        guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else {
-            return nil
-        }
-    }
-
-    func run(threads: Int, warmup: Int, repeats: Int) -> Output? {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [script.path, "--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch {
-            FileHandle.standardError.write(Data("diffusers reference could not start: \(error)\n".utf8))
-            return nil
-        }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            FileHandle.standardError.write(Data("diffusers reference exited with status \(process.terminationStatus)\n".utf8))
-            return nil
-        }
-        return try? JSONDecoder().decode(Output.self, from: data)
     }
 }

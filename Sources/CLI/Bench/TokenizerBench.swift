@@ -71,20 +71,25 @@ struct TokenizerBench: ParsableCommand {
             measure("encode", threads: 1, tokens: tokens) { for t in texts { _ = tok.encode(t) } },
             measure("encode_ordinary", threads: 1, tokens: ordinaryTokens) { for t in texts { _ = tok.encode(t, allowedSpecial: .none) } },
             measure("encode_batch", threads: threads, tokens: tokens) { _ = tok.encodeBatch(texts, threads: threads) },
-            measure("encode_ordinary_batch", threads: threads, tokens: ordinaryTokens) { _ = tok.encodeBatch(texts, allowedSpecial: .none, threads: threads) },
-            measure("documents_encode_ordinary", threads: 1, tokens: documentTokens) { for d in documents { _ = tok.encode(d, allowedSpecial: .none) } },
+            measure("encode_ordinary_batch", threads: threads, tokens: ordinaryTokens) {
+                _ = tok.encodeBatch(texts, allowedSpecial: .none, threads: threads)
+            },
+            measure("documents_encode_ordinary", threads: 1, tokens: documentTokens) {
+                for d in documents { _ = tok.encode(d, allowedSpecial: .none) }
+            },
             measure("documents_encode_ordinary_batch", threads: threads, tokens: documentTokens) {
                 _ = tok.encodeBatch(documents, allowedSpecial: .none, threads: threads)
             },
         ]
         var version: String?
-        if !noTiktoken, let out = PythonBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_tiktoken.py")?
+        if !noTiktoken, let out = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_tiktoken.py")?
             .run(arguments: ["--copies", String(copies), "--repeats", String(repeats), "--threads", String(threads),
                              "--expect-tokens", String(tokens)]) {
             version = out.transformers
             for i in rows.indices { rows[i].tiktokenMs = out.results.first { $0.name == rows[i].name }?.ms }
         }
-        let report = Report(machine: machineDescription(), strings: texts.count, bytes: bytes, tokens: tokens, tiktoken: version, rows: rows)
+        let report = Report(machine: machineDescription(), strings: texts.count, bytes: bytes, tokens: tokens, tiktoken: version,
+                            rows: rows)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -122,11 +122,12 @@ struct UnifiedBench: ParsableCommand {
         }
 
         var versions: String?
-        if !noTorch, let reference = UnifiedTorchReference(root: URL(fileURLWithPath: root)),
-           let out = reference.run(cases: selected, threads: threads, warmup: warmup, repeats: repeats) {
-            versions = "torch \(out.torch), transformers \(out.transformers), diffusers \(out.diffusers)"
+        if !noTorch, let reference = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_unified.py"),
+           let out = reference.run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats),
+                                               "--cases", selected.joined(separator: ",")]) {
+            versions = "torch \(out.torch), transformers \(out.transformers ?? "?"), diffusers \(out.diffusers ?? "?")"
             for i in rows.indices {
-                if let r = out.results.first(where: { $0.name == rows[i].name }) {
+                if let r = out.result(rows[i].name) {
                     rows[i].referenceMs = r.ms
                     rows[i].referenceName = "torch \(out.torch)"
                 }
@@ -142,40 +143,5 @@ struct UnifiedBench: ParsableCommand {
             print(report.table())
             if versions == nil && !noTorch { print("\n(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)") }
         }
-    }
-}
-
-/// Runs `scripts/bench_unified.py` in the reference environment, when it exists.
-struct UnifiedTorchReference {
-    struct Result: Decodable { var name: String; var ms: Double }
-    struct Output: Decodable { var torch: String; var transformers: String; var diffusers: String; var results: [Result] }
-
-    let python: URL, script: URL
-
-    init?(root: URL) {
-        python = root.appendingPathComponent(".venv-reference/bin/python")
-        script = root.appendingPathComponent("scripts/bench_unified.py")
-        guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path) else { return nil }
-    }
-
-    func run(cases: [String], threads: Int, warmup: Int, repeats: Int) -> Output? {
-        let process = Process()
-        process.executableURL = python
-        process.arguments = [script.path, "--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats),
-                             "--cases", cases.joined(separator: ",")]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.standardError
-        do { try process.run() } catch {
-            FileHandle.standardError.write(Data("PyTorch reference could not start: \(error)\n".utf8))
-            return nil
-        }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            FileHandle.standardError.write(Data("PyTorch reference exited with status \(process.terminationStatus)\n".utf8))
-            return nil
-        }
-        return try? JSONDecoder().decode(Output.self, from: data)
     }
 }

@@ -10,24 +10,28 @@ import UniRLTensor
 ///   dm: { beta: 0.04, kl_variant: exact, learning_rate: 1.0e-5 }
 /// ```
 ///
-/// Load with ``load(from:overrides:)`` or ``init(yaml:)`` / ``init(json:)``; override single keys
-/// with `section.key=value` strings (``applying(overrides:)``): `trainer.group_size=16`,
-/// `experts.lm.beta=0.04`, or the shorthand `trainer.beta_lm=0.04` for an expert's field.
-/// Unknown keys are an error that names the key.
+/// Load with ``load(from:onto:overrides:)`` or ``init(yaml:)`` / ``init(json:)``; override single
+/// keys with `section.key=value` strings (``MergeableSettings/applying(overrides:keyPrefix:closedMaps:)``):
+/// `trainer.group_size=16`, `experts.lm.beta=0.04`, or the shorthand `trainer.beta_lm=0.04` for an
+/// expert's field. Unknown keys are an error that names the key.
+///
+/// An expert without an entry in `experts` uses the defaults of its kind
+/// (``ExpertSettings/defaults(for:)``); an entry added by a file or an override starts from
+/// ``ExpertSettings/init()``, so seed the entries first with ``addingDefaults(for:)``.
 public struct GRPOConfiguration: Codable, Sendable, Equatable {
     /// Seeds, length, output, checkpoints and logging.
     public var run = RunSettings()
     /// The GRPO algorithm.
     public var trainer = TrainerSettings()
-    /// Per-expert settings by expert name. Experts not listed use ``ExpertSettings/init()``.
-    public var experts: [String: ExpertSettings] = ["lm": .languageModel, "dm": .diffusionModel]
+    /// Per-expert settings by expert name. Experts not listed use their kind's defaults.
+    public var experts: [String: ExpertSettings] = [:]
 
     public init() {}
 
     enum CodingKeys: String, CodingKey { case run, trainer, experts }
 
-    /// The settings of expert `name`.
-    public func settings(for name: String) -> ExpertSettings { experts[name] ?? ExpertSettings() }
+    /// The settings of expert `name`, which acts as `kind`.
+    public func settings(for name: String, kind: ExpertKind) -> ExpertSettings { experts[name] ?? .defaults(for: kind) }
 }
 
 /// When the progress bar is drawn.
@@ -56,6 +60,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var jsonl: Bool = true
     /// Write TensorBoard event files. Default true.
     public var tensorboard: Bool = true
+    /// Let a run start in an `output_dir` that already holds files without `resume_from`
+    /// (the old files stay; `metrics.jsonl` gets a second run appended). Default false.
+    public var overwrite: Bool = false
     /// Progress bar on standard error. Default `auto`.
     public var progressBar: ProgressBarMode = .auto
     /// Log a metrics line every N steps through swift-log; 0 never. Default 10.
@@ -69,7 +76,7 @@ public struct RunSettings: Codable, Sendable, Equatable {
         case checkpointEvery = "checkpoint_every"
         case keepCheckpoints = "keep_checkpoints"
         case resumeFrom = "resume_from"
-        case jsonl, tensorboard
+        case jsonl, tensorboard, overwrite
         case progressBar = "progress_bar"
         case logEvery = "log_every"
     }
@@ -190,6 +197,11 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
         s.learningRate = 1e-5
         return s
     }()
+
+    /// The defaults of an expert that acts as `kind`.
+    public static func defaults(for kind: ExpertKind) -> ExpertSettings {
+        kind == .sde ? .diffusionModel : .languageModel
+    }
 
     /// The learning-rate schedule these settings describe for a run of `totalSteps`.
     public func schedule(totalSteps: Int) -> LearningRateSchedule {

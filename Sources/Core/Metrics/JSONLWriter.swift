@@ -60,7 +60,13 @@ public final class JSONLWriter: MetricsSink {
             let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:]
             var out: [String: Double] = [:]
             for (k, v) in obj {
-                if let d = v as? Double { out[k] = d } else if let i = v as? Int { out[k] = Double(i) } else if let n = v as? NSNumber { out[k] = n.doubleValue }
+                if let d = v as? Double {
+                    out[k] = d
+                } else if let i = v as? Int {
+                    out[k] = Double(i)
+                } else if let n = v as? NSNumber {
+                    out[k] = n.doubleValue
+                }
             }
             return out
         }

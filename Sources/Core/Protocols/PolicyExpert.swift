@@ -39,7 +39,8 @@ public protocol PolicyExpert: AnyObject {
     /// What sampling recorded: actions, their log-probs, and whatever replay needs.
     associatedtype Rollout: RecordedActions
 
-    /// The expert's name in configuration keys, metrics and checkpoints (`"lm"`, `"dm"`).
+    /// The expert's name in configuration keys, metrics and checkpoints, chosen by the scenario
+    /// (for example `lm` for a language model, `dm` for a diffusion model).
     var name: String { get }
     /// The module whose parameters this expert trains.
     var module: any Module { get }
@@ -142,34 +143,30 @@ public final class AnyPolicyExpert {
     private let replayPayloads: ([Any]) throws -> [ExpertReplay]
 
     /// Wraps a token-emitting expert.
-    public init<E: DiscretePolicyExpert>(_ expert: E) {
-        name = expert.name
-        kind = .discrete
-        module = expert.module
-        let name = expert.name
-        replayPayloads = { payloads in
-            var rollouts: [E.Rollout] = [], conditions: [E.Condition] = []
-            for p in payloads {
-                guard let p = p as? SegmentPayload<E.Rollout, E.Condition> else { throw ReplayError.foreignSegment(expert: name) }
-                rollouts.append(p.rollout); conditions.append(p.condition)
-            }
-            return try expert.replay(rollouts, given: conditions).map { .tokens($0) }
-        }
+    public convenience init<E: DiscretePolicyExpert>(_ expert: E) {
+        self.init(expert, kind: .discrete) { try expert.replay($0, given: $1).map { .tokens($0) } }
     }
 
     /// Wraps an expert that acts through an SDE sampler.
-    public init<E: SDEPolicyExpert>(_ expert: E) {
+    public convenience init<E: SDEPolicyExpert>(_ expert: E) {
+        self.init(expert, kind: .sde) { try expert.replay($0, given: $1).map { .sde($0) } }
+    }
+
+    /// The one initialiser behind both flavours: `replay` gets the recorded rollouts and conditions.
+    private init<E: PolicyExpert>(_ expert: E, kind: ExpertKind,
+                                  replay: @escaping ([E.Rollout], [E.Condition]) throws -> [ExpertReplay]) {
         name = expert.name
-        kind = .sde
+        self.kind = kind
         module = expert.module
         let name = expert.name
         replayPayloads = { payloads in
             var rollouts: [E.Rollout] = [], conditions: [E.Condition] = []
             for p in payloads {
                 guard let p = p as? SegmentPayload<E.Rollout, E.Condition> else { throw ReplayError.foreignSegment(expert: name) }
-                rollouts.append(p.rollout); conditions.append(p.condition)
+                rollouts.append(p.rollout)
+                conditions.append(p.condition)
             }
-            return try expert.replay(rollouts, given: conditions).map { .sde($0) }
+            return try replay(rollouts, conditions)
         }
     }
 

@@ -64,6 +64,7 @@ public enum CheckpointError: Error, CustomStringConvertible {
 ///       optimizer.safetensors   optimizer buffers, `<expert>.exp_avg.<parameter>`, …
 ///       trainer_state.json      step, generator states, per-prompt statistics, optimizer steps
 ///       config.json             the run's configuration
+///       scenario.json           the scenario's own settings (when it has any)
 ///
 /// The files are written into a temporary sibling directory which is then renamed, so a
 /// checkpoint directory either exists complete or not at all.
@@ -73,9 +74,12 @@ public struct Checkpoint {
     public var optimizer: [String: Tensor]
     public var state: TrainerState
     public var configuration: GRPOConfiguration
+    /// The scenario's own settings (``GRPOTrainer/scenarioSettings``), restored on resume.
+    public var scenarioSettings: ConfigNode?
 
     public init(weights: [String: Tensor], reference: [String: Tensor], optimizer: [String: Tensor],
-                state: TrainerState, configuration: GRPOConfiguration) {
+                state: TrainerState, configuration: GRPOConfiguration, scenarioSettings: ConfigNode? = nil) {
+        self.scenarioSettings = scenarioSettings
         self.weights = weights
         self.reference = reference
         self.optimizer = optimizer
@@ -111,6 +115,9 @@ public struct Checkpoint {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(state).write(to: temp.appendingPathComponent("trainer_state.json"))
             try Data(configuration.jsonString().utf8).write(to: temp.appendingPathComponent("config.json"))
+            if let scenarioSettings {
+                try encoder.encode(scenarioSettings).write(to: temp.appendingPathComponent("scenario.json"))
+            }
             var old: URL?
             if fm.fileExists(atPath: directory.path) {
                 let o = parent.appendingPathComponent(".\(directory.lastPathComponent).old-\(token)")
@@ -144,7 +151,11 @@ public struct Checkpoint {
         let optimizer = try tensors(try file("optimizer.safetensors"))
         let state = try JSONDecoder().decode(TrainerState.self, from: Data(contentsOf: try file("trainer_state.json")))
         let config = try GRPOConfiguration(json: String(contentsOf: try file("config.json"), encoding: .utf8))
-        return Checkpoint(weights: weights, reference: reference, optimizer: optimizer, state: state, configuration: config)
+        let scenarioURL = directory.appendingPathComponent("scenario.json")
+        let scenario = FileManager.default.fileExists(atPath: scenarioURL.path)
+            ? try ConfigNode.parse(json: String(contentsOf: scenarioURL, encoding: .utf8), path: scenarioURL.path) : nil
+        return Checkpoint(weights: weights, reference: reference, optimizer: optimizer, state: state, configuration: config,
+                          scenarioSettings: scenario)
     }
 
     /// The checkpoint directories (`step-NNNNNN`) in `directory`, oldest first.
@@ -176,5 +187,41 @@ public struct Checkpoint {
         if result != 0 {
             throw CheckpointError.renameFailed(from: from.path, to: to.path, errno: errno)
         }
+    }
+}
+
+/// Why a run may not start.
+public enum RunDirectoryError: Error, CustomStringConvertible, Equatable {
+    /// `output_dir` holds files, and neither `resume_from` nor `overwrite` is set.
+    case notEmpty(String)
+
+    public var description: String {
+        switch self {
+        case .notEmpty(let d):
+            "\(d) already holds a run; set run.resume_from=latest to continue it, run.overwrite=true to write into it anyway, "
+                + "or choose another run.output_dir"
+        }
+    }
+}
+
+extension RunSettings {
+    /// `<output_dir>/checkpoints`.
+    public var checkpointsDirectory: URL { URL(fileURLWithPath: outputDir).appendingPathComponent("checkpoints") }
+
+    /// The checkpoint `resume_from` names: nil when it is empty, or `latest` and none exists.
+    public func resumeCheckpoint() -> URL? {
+        switch resumeFrom {
+        case "": nil
+        case "latest": Checkpoint.latest(in: checkpointsDirectory)
+        default: URL(fileURLWithPath: resumeFrom)
+        }
+    }
+
+    /// Refuses to start a fresh run in an `output_dir` that already holds files (so that two runs do
+    /// not end up in one `metrics.jsonl`), unless `resume_from` or `overwrite` is set.
+    public func checkOutputDirectory() throws {
+        guard resumeFrom.isEmpty, !overwrite else { return }
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: outputDir)) ?? []
+        if !entries.isEmpty { throw RunDirectoryError.notEmpty(outputDir) }
     }
 }

@@ -1,6 +1,6 @@
+import CBLAS
 import Dispatch
 import Foundation
-import CBLAS
 
 /// Splits heavy kernels across the machine's cores.
 ///

@@ -1,4 +1,4 @@
-/// The pass rule used to compare our tensors with a reference implementation's (DESIGN.md,
+/// The pass rule used to compare our tensors with a reference implementation's (docs/ARCHITECTURE.md,
 /// "Parity fixtures"): relative to the largest reference magnitude, never element-wise, because
 /// gradient magnitudes span many decades.
 public enum ReferenceComparison {

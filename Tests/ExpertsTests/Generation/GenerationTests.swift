@@ -1,7 +1,7 @@
 import Foundation
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+@testable import UniRLExperts
 
 /// Generation with the KV cache: cached decoding equals full forwards, greedy/top-k/top-p/stop
 /// rules, recorded log-probs, reproducibility.

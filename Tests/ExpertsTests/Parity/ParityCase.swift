@@ -1,7 +1,7 @@
 import Foundation
 import UniRLTensor
 
-/// One parity fixture folder (DESIGN.md, "Parity fixtures"): `case.json`, the reference
+/// One parity fixture folder (docs/ARCHITECTURE.md, "Parity fixtures"): `case.json`, the reference
 /// library's `config.json` and weights, `inputs.safetensors` and `outputs.safetensors`.
 struct ParityCase: Sendable {
     struct Settings: Decodable, Sendable {
@@ -63,7 +63,7 @@ struct ParityOutcome {
 typealias ParityRunner = @Sendable (ParityCase) throws -> (outputs: [String: (value: Tensor, mask: Tensor?)], gradients: [String: Tensor])
 
 extension ParityCase {
-    /// Compares a runner's results with `outputs.safetensors` by DESIGN.md's pass rule.
+    /// Compares a runner's results with `outputs.safetensors` by docs/ARCHITECTURE.md's pass rule.
     func evaluate(_ runner: ParityRunner) throws -> ParityOutcome {
         let (ours, grads) = try runner(self)
         let reference = try outputs()

@@ -1,6 +1,6 @@
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+@testable import UniRLExperts
 
 /// Finite-difference checks of the SANA transformer's fused kernels (the parity fixtures check them
 /// only through the whole model). Channel counts 5 and 37 exercise the vector kernels' tails and

@@ -1,5 +1,6 @@
 import UniRLCore
 import UniRLTensor
+import UniRLToys
 
 /// A reward defined outside the library: +1 for every rising step of the token sequence,
 /// −1 for every falling one (the best sequence of 5 tokens scores 4).
@@ -19,7 +20,8 @@ struct RisingReward: RewardFunction {
 @main
 struct CustomReward {
     static func main() async throws {
-        var config = GRPOConfiguration()
+        // The toy policy acts as the discrete expert "lm"; start from that kind's defaults.
+        var config = GRPOConfiguration().addingDefaults(for: [("lm", .discrete)])
         config.run.steps = 60
         config.run.outputDir = "runs/custom-reward"
         config.run.checkpointEvery = 0

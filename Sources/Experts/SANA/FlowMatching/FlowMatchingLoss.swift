@@ -1,6 +1,6 @@
 import UniRLTensor
 
-/// The rectified-flow training objective SANA is trained with (DESIGN.md, "Flow matching"):
+/// The rectified-flow training objective SANA is trained with (docs/ARCHITECTURE.md, "Flow matching"):
 ///
 ///     x_t = (1 − t)·x_0 + t·ε,   ε ~ N(0, I),   t = sigmoid(n), n ~ N(m, s²)
 ///     L = mean ‖v_θ(x_t, t, c) − (ε − x_0)‖²

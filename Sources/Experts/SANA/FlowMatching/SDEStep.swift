@@ -28,7 +28,7 @@ public enum SDEStepKind: String, Codable, Sendable, CaseIterable {
 ///     σ = t'·sin(aπ/2),   x̂_0 = x − t·v,   x̂_1 = x + (1 − t)·v
 ///     μ = x̂_0·(1 − t') + x̂_1·√(t'² − σ²),   x' = μ + σ·z,   log p = mean_d −(x' − μ)²
 ///
-/// The mean runs over every non-batch dimension ("averaged, not summed", DESIGN.md). Each row of
+/// The mean runs over every non-batch dimension ("averaged, not summed", docs/ARCHITECTURE.md). Each row of
 /// a batch may sit at its own step k, so one call serves a rollout (all rows at one step) and a
 /// replay (rows at different steps). Everything is taped through v.
 ///

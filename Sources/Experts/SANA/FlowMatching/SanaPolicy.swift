@@ -20,7 +20,7 @@ public struct SanaCondition: @unchecked Sendable {
     }
 }
 
-/// Which denoising steps of a rollout are trained on ("denoising reduction", DESIGN.md).
+/// Which denoising steps of a rollout are trained on ("denoising reduction", docs/ARCHITECTURE.md).
 public enum SDEStepSelection: Sendable, Equatable {
     /// Every stochastic step.
     case all

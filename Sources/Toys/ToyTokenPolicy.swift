@@ -1,4 +1,5 @@
 import Foundation
+import UniRLCore
 import UniRLTensor
 
 /// A tiny autoregressive token policy: an MLP over one-hot features of the (prompt, position)
@@ -49,7 +50,9 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
         var tokens = [[Int]](repeating: [], count: n), logProbs = [[Float]](repeating: [], count: n)
         var previous = [Int](repeating: -1, count: n)
         for k in 0..<length {
-            let lp = withoutGrad { logProbabilities(prompts: conditions, positions: Array(repeating: k, count: n), previous: previous) }.scalars
+            let lp = withoutGrad {
+                logProbabilities(prompts: conditions, positions: Array(repeating: k, count: n), previous: previous)
+            }.scalars
             for r in 0..<n {
                 let row = lp[(r * vocabularySize)..<((r + 1) * vocabularySize)]
                 let u = rng.nextUniform()

@@ -1,3 +1,4 @@
+import UniRLCore
 import UniRLTensor
 
 /// One answer of the toy token task: the prompt and the emitted tokens.

@@ -1,3 +1,4 @@
+import UniRLCore
 import UniRLTensor
 
 /// A 2-D point produced by the toy flow model.

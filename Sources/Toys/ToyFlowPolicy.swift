@@ -1,4 +1,5 @@
 import Foundation
+import UniRLCore
 import UniRLTensor
 
 /// A tiny flow-matching model of 2-D points with Flow-GRPO's SDE sampler, the continuous expert

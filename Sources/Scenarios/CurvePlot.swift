@@ -194,7 +194,8 @@ public struct CurvePlot: Sendable {
                 guard let rows = CurvePlot.glyphs[ch] else { continue }
                 for (r, row) in rows.enumerated() {
                     for (c, bit) in row.enumerated() where bit == "1" {
-                        fill(x0: x + i * 4 * k + c * k, y0: y + r * k, x1: x + i * 4 * k + c * k + k - 1, y1: y + r * k + k - 1, color: color)
+                        let x0 = x + i * 4 * k + c * k, y0 = y + r * k
+                        fill(x0: x0, y0: y0, x1: x0 + k - 1, y1: y0 + k - 1, color: color)
                     }
                 }
             }

@@ -1,0 +1,84 @@
+import Foundation
+import UniRLTensor
+
+/// Sums over the actions of one expert that the step's metrics are made of (clip fractions,
+/// approximate KL, ratio range, entropy).
+struct ExpertLossStatistics {
+    var actions = 0, low = 0, high = 0
+    var klSum = 0.0, approxKLSum = 0.0, ratioSum = 0.0
+    var ratioMin = Double.infinity, ratioMax = -Double.infinity
+    var entropySum = 0.0, entropyCount = 0
+
+    /// Adds the sums of another micro-batch.
+    mutating func add(_ other: ExpertLossStatistics) {
+        actions += other.actions
+        low += other.low
+        high += other.high
+        klSum += other.klSum
+        approxKLSum += other.approxKLSum
+        ratioSum += other.ratioSum
+        ratioMin = min(ratioMin, other.ratioMin)
+        ratioMax = max(ratioMax, other.ratioMax)
+        entropySum += other.entropySum
+        entropyCount += other.entropyCount
+    }
+}
+
+// The joint surrogate of one expert over a micro-batch.
+extension GRPOTrainer {
+    /// λ_e·Σ w·ℓ_surrogate + β_e·Σ w·KL over the actions of one expert's segments in a micro-batch,
+    /// and the statistics of those actions.
+    func expertLoss(_ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
+                    weights: Tensor) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
+        let s = e.settings
+        let logProbs = Tensor.concatenate(items.map { $0.replay.logProbs.reshaped([$0.segment.actionCount]) }, axis: 0)
+        let old = Tensor(items.flatMap(\.segment.oldLogProbs))
+        let perActionAdvantage = items.flatMap { [Float](repeating: $0.advantage, count: $0.segment.actionCount) }
+        let surrogate = ClippedSurrogate(epsilonLow: s.clipLow, epsilonHigh: s.clipHigh)
+        let (perAction, ratio) = surrogate.loss(logProbs: logProbs, oldLogProbs: old, advantages: Tensor(perActionAdvantage))
+        var loss = (perAction * weights).sum() * s.lossWeight
+
+        var klValues: [Float] = []
+        if s.beta > 0 {
+            var kls: [Tensor] = []
+            for item in items {
+                switch item.replay {
+                case .tokens(let r):
+                    guard let ref = item.segment.referenceLogProbs else {
+                        throw TrainerError.badReplay("no reference log-probs for '\(e.name)'")
+                    }
+                    kls.append(KLPenalty.k3(logProbs: r.logProbs.reshaped([item.segment.actionCount]), referenceLogProbs: Tensor(ref)))
+                case .sde(let r):
+                    guard let ref = item.segment.referenceMeans else { throw TrainerError.badReplay("no reference means for '\(e.name)'") }
+                    kls.append(KLPenalty.gaussian(means: r.means, referenceMeans: ref, noiseScales: r.noiseScales,
+                                                  stepSizes: r.stepSizes, variant: s.klVariant))
+                }
+            }
+            let kl = Tensor.concatenate(kls, axis: 0)
+            loss = loss + (kl * weights).sum() * s.beta
+            klValues = kl.scalars
+        }
+
+        let ratios = ratio.scalars, lp = logProbs.scalars, oldValues = old.scalars
+        let counts = surrogate.clipCounts(ratios: ratios, advantages: perActionAdvantage)
+        var stats = ExpertLossStatistics()
+        stats.actions += ratios.count
+        stats.low += counts.low
+        stats.high += counts.high
+        stats.klSum += klValues.reduce(0.0) { $0 + Double($1) }
+        for k in ratios.indices {
+            let d = Double(lp[k] - oldValues[k])
+            stats.approxKLSum += 0.5 * d * d
+            stats.ratioSum += Double(ratios[k])
+            stats.ratioMin = min(stats.ratioMin, Double(ratios[k]))
+            stats.ratioMax = max(stats.ratioMax, Double(ratios[k]))
+        }
+        for item in items {
+            if case .tokens(let r) = item.replay, let h = r.entropy {
+                stats.entropySum += h.scalars.reduce(0.0) { $0 + Double($1) }
+                stats.entropyCount += h.elementCount
+            }
+        }
+        return (loss, stats)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import UniRLTensor
+
+// One GRPO step: draw prompts, roll out, score, compute advantages, update.
+extension GRPOTrainer {
+    // MARK: - One step
+
+    /// Samples, scores and updates once.
+    @discardableResult
+    public func trainStep() async throws -> StepReport {
+        let stepStart = Date()
+        let t = configuration.trainer
+        var metrics: [String: Double] = [:]
+        var warnings: [String] = []
+
+        let prompts = drawPrompts(t.promptsPerStep).map { trainPrompts[$0] }
+        var clock = Date()
+        var trajectories = try withoutGrad { try scenario.rollout(prompts, group: t.groupSize, using: &samplingRNG) }
+        try check(trajectories, promptCount: prompts.count)
+        metrics["time/rollout"] = Date().timeIntervalSince(clock)
+
+        clock = Date()
+        var evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
+        if evaluation.totals.count != trajectories.count {
+            warnings.append("the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "
+                            + "the step makes no update")
+            evaluation.totals = Array(repeating: .failed, count: trajectories.count)
+        }
+        warnings += evaluation.warnings
+        metrics["time/reward"] = Date().timeIntervalSince(clock)
+
+        let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
+        let advantages = GroupAdvantage.compute(
+            rewards: evaluation.totals, groups: trajectories.map(\.promptIndex), scaling: t.advantageScaling,
+            clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys)
+        recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
+        recordCompletionMetrics(trajectories, into: &metrics)
+
+        clock = Date()
+        try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
+        metrics["time/update"] = Date().timeIntervalSince(clock)
+        metrics["time/step"] = Date().timeIntervalSince(stepStart)
+
+        step += 1
+        for w in warnings { logger.warning("step \(step): \(w)") }
+        return StepReport(step: step, metrics: metrics, warnings: warnings)
+    }
+
+    /// Draws prompt indices: without replacement when the split is large enough.
+    func drawPrompts(_ count: Int) -> [Int] {
+        let n = trainPrompts.count
+        guard count <= n else { return (0..<count).map { _ in Int(samplingRNG.next() % UInt64(n)) } }
+        var idx = Array(0..<n)
+        for i in 0..<count { idx.swapAt(i, i + Int(samplingRNG.next() % UInt64(n - i))) }
+        return Array(idx.prefix(count))
+    }
+
+    func check(_ trajectories: [Trajectory<S.Output>], promptCount: Int) throws {
+        let known = Set(scenario.experts.map(\.name))
+        for (i, tr) in trajectories.enumerated() {
+            guard tr.promptIndex >= 0 && tr.promptIndex < promptCount else {
+                throw TrainerError.badRollout("trajectory \(i) answers prompt \(tr.promptIndex) of \(promptCount)")
+            }
+            for s in tr.segments where !known.contains(s.expert) {
+                throw TrainerError.badRollout("trajectory \(i) has a segment of unknown expert '\(s.expert)'")
+            }
+        }
+    }
+}
