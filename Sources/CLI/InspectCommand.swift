@@ -19,11 +19,15 @@ struct InspectCommand: ParsableCommand {
         let (parts, total) = try p.parameterCounts()
         let shapes = try p.parameterShapes()
         print("\(preset): \(shapes.count) tensors")
-        let labels = ["lm": "LM (Qwen2.5-VL, vision tower included)", "connector": "connector + meta-queries",
-                      "dm": "DiT (SANA\(p.referencePath ? ", reference path" : ""))", "vae": "DC-AE"]
+        let labels = [
+            "lm": "LM (Qwen2.5-VL, vision tower included)", "connector": "connector + meta-queries",
+            "dm": "DiT (SANA\(p.referencePath ? ", reference path" : ""))", "vae": "DC-AE",
+        ]
         func row(_ label: String, _ count: Int) {
             let number = grouped(count)
-            print("  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 15 - number.count)) + number)
+            print(
+                "  " + label.padding(toLength: 44, withPad: " ", startingAt: 0) + String(repeating: " ", count: max(0, 15 - number.count))
+                    + number)
         }
         for (name, count) in parts { row(labels[name] ?? name, count) }
         row("total", total)

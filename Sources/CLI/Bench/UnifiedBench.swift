@@ -14,10 +14,10 @@ struct UnifiedBench: ParsableCommand {
         commandName: "unified",
         abstract: "Unified model forward, 10-step SDE rollout and real-scale layers vs PyTorch.",
         discussion: """
-        Tiny: batch 8 distinct prompts of 24 tokens, LM width 64 (2 layers, 4 heads, 2 KV heads), 16 queries, connector \
-        2 layers → 64, SANA width 64 (4 layers) on 4×8×8 latents with the reference path; the rollout uses guidance 3.5 \
-        (null condition zeros). Real scale: batch 1, forward only. Median of --repeats runs after --warmup.
-        """)
+            Tiny: batch 8 distinct prompts of 24 tokens, LM width 64 (2 layers, 4 heads, 2 KV heads), 16 queries, connector \
+            2 layers → 64, SANA width 64 (4 layers) on 4×8×8 latents with the reference path; the rollout uses guidance 3.5 \
+            (null condition zeros). Real scale: batch 1, forward only. Median of --repeats runs after --warmup.
+            """)
 
     @Flag(help: "Print JSON instead of a Markdown table.") var json = false
     @Option(help: "Threads for our kernels and PyTorch (set UNIRL_NUM_THREADS to the same).") var threads = 2
@@ -35,7 +35,8 @@ struct UnifiedBench: ParsableCommand {
             throw ValidationError("unknown case '\(bad)'; choose from \(Self.known.joined(separator: ", "))")
         }
         if Parallel.threadCount != threads {
-            throw ValidationError("our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
+            throw ValidationError(
+                "our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)")
         }
     }
 
@@ -44,18 +45,23 @@ struct UnifiedBench: ParsableCommand {
     /// The tiny unified model (also built by scripts/bench_unified.py with seeds of its own).
     static func tinyModel() throws -> UnifiedModel {
         var rng = RandomState(seed: 0)
-        let lm = QwenVLForConditionalGeneration(QwenVLConfiguration(
-            text: Qwen2Configuration(vocabSize: 600, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
-                                     numAttentionHeads: 4, numKeyValueHeads: 2, tieWordEmbeddings: true),
-            vision: QwenVisionConfiguration(depth: 1, hiddenSize: 16, intermediateSize: 32, numHeads: 2, outHiddenSize: 64,
-                                            windowSize: 56, fullAttentionBlocks: [0]),
-            mropeSection: [4, 2, 2], imageTokenID: 590, videoTokenID: 591, visionStartTokenID: 592, visionEndTokenID: 593), rng: &rng)
-        let connector = try MetaQueryConnector(configuration: MetaQueryConnectorConfiguration(
-            hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, outputSize: 64, numQueries: 16), rng: &rng)
-        let dm = try SanaTransformer(configuration: SanaTransformerConfiguration(
-            inChannels: 4, outChannels: 4, numAttentionHeads: 2, attentionHeadDim: 32, numLayers: 4, numCrossAttentionHeads: 2,
-            crossAttentionHeadDim: 32, crossAttentionDim: 64, captionChannels: 64, mlpRatio: 2.5, sampleSize: 8, patchSize: 1,
-            interpolationScale: 1), referencePath: true, rng: &rng)
+        let lm = QwenVLForConditionalGeneration(
+            QwenVLConfiguration(
+                text: Qwen2Configuration(
+                    vocabSize: 600, hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 2,
+                    numAttentionHeads: 4, numKeyValueHeads: 2, tieWordEmbeddings: true),
+                vision: QwenVisionConfiguration(
+                    depth: 1, hiddenSize: 16, intermediateSize: 32, numHeads: 2, outHiddenSize: 64,
+                    windowSize: 56, fullAttentionBlocks: [0]),
+                mropeSection: [4, 2, 2], imageTokenID: 590, videoTokenID: 591, visionStartTokenID: 592, visionEndTokenID: 593), rng: &rng)
+        let connector = try MetaQueryConnector(
+            configuration: MetaQueryConnectorConfiguration(
+                hiddenSize: 64, numHiddenLayers: 2, numAttentionHeads: 4, outputSize: 64, numQueries: 16), rng: &rng)
+        let dm = try SanaTransformer(
+            configuration: SanaTransformerConfiguration(
+                inChannels: 4, outChannels: 4, numAttentionHeads: 2, attentionHeadDim: 32, numLayers: 4, numCrossAttentionHeads: 2,
+                crossAttentionHeadDim: 32, crossAttentionDim: 64, captionChannels: 64, mlpRatio: 2.5, sampleSize: 8, patchSize: 1,
+                interpolationScale: 1), referencePath: true, rng: &rng)
         return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: nil)
     }
 
@@ -90,13 +96,16 @@ struct UnifiedBench: ParsableCommand {
         }
         if selected.contains("qwen3b_layer") {
             let c = QwenVLConfiguration.qwen2_5_VL_3B_Instruct.text
-            let layer = TransformerBlock(TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
-                                                                      numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
-                                                                      ropeTheta: c.ropeTheta, eps: c.rmsNormEps), rng: &rng)
+            let layer = TransformerBlock(
+                TransformerBlockConfiguration(
+                    hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
+                    numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
+                    ropeTheta: c.ropeTheta, eps: c.rmsNormEps), rng: &rng)
             let h = Tensor.randomNormal([1, 512, c.hiddenSize], using: &rng)
             let positions = Array(0..<512)
-            let rotary = RotaryEmbedding.multiSectionTables(positions: [positions, positions, positions], sections: [16, 24, 24],
-                                                            dimension: c.hiddenSize / c.numAttentionHeads, theta: c.ropeTheta)
+            let rotary = RotaryEmbedding.multiSectionTables(
+                positions: [positions, positions, positions], sections: [16, 24, 24],
+                dimension: c.hiddenSize / c.numAttentionHeads, theta: c.ropeTheta)
             let ms = medianMilliseconds(warmup: 1, repeats: real) {
                 _ = withoutGrad { layer(h, rotary: rotary, mask: AttentionMask(causal: true)) }
             }
@@ -118,13 +127,17 @@ struct UnifiedBench: ParsableCommand {
             let ms = medianMilliseconds(warmup: 1, repeats: real) {
                 _ = withoutGrad { dit(x, encoderHiddenStates: caption, timestep: Tensor([500])) }
             }
-            rows.append(BenchmarkRow(name: "sana_1600m_block", pass: "forward", shape: "[1, 32, 32, 32], caption 256, 1 block + ref", ms: ms))
+            rows.append(
+                BenchmarkRow(name: "sana_1600m_block", pass: "forward", shape: "[1, 32, 32, 32], caption 256, 1 block + ref", ms: ms))
         }
 
         var versions: String?
         if !noTorch, let reference = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_unified.py"),
-           let out = reference.run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats),
-                                               "--cases", selected.joined(separator: ",")]) {
+            let out = reference.run(arguments: [
+                "--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats),
+                "--cases", selected.joined(separator: ","),
+            ])
+        {
             versions = "torch \(out.torch), transformers \(out.transformers ?? "?"), diffusers \(out.diffusers ?? "?")"
             for i in rows.indices {
                 if let r = out.result(rows[i].name) {
@@ -141,7 +154,9 @@ struct UnifiedBench: ParsableCommand {
         } else {
             print("unirl bench unified — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())
-            if versions == nil && !noTorch { print("\n(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)") }
+            if versions == nil && !noTorch {
+                print("\n(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
+            }
         }
     }
 }

@@ -19,8 +19,10 @@ public struct UnifiedGenerationSettings: Sendable, Equatable {
     /// Rows per DiT batch.
     public var batchSize: Int = 8
 
-    public init(steps: Int = 20, guidanceScale: Float = 3, referenceGuidanceScale: Float = 1, shift: Float = 3, samples: Int = 1,
-                seed: UInt64 = 0, batchSize: Int = 8) {
+    public init(
+        steps: Int = 20, guidanceScale: Float = 3, referenceGuidanceScale: Float = 1, shift: Float = 3, samples: Int = 1,
+        seed: UInt64 = 0, batchSize: Int = 8
+    ) {
         self.steps = steps; self.guidanceScale = guidanceScale; self.referenceGuidanceScale = referenceGuidanceScale
         self.shift = shift; self.samples = samples; self.seed = seed; self.batchSize = batchSize
     }
@@ -66,21 +68,26 @@ public final class UnifiedImageGenerator {
     /// The chat-formatted edit prompt of an instruction on a source image.
     public func editPrompt(instruction: String, source: RGBImage) throws -> LanguagePrompt {
         let processed = try QwenImageProcessor(model.lm.configuration.vision)(source)
-        let tokens = tokenizer.encode(conversation: [ChatMessage(role: .user, parts: [.image, .text(instruction)])], addGenerationPrompt: true,
-                                      imagePadCounts: [processed.tokenCount(spatialMerge: model.lm.configuration.vision.spatialMergeSize)])
+        let tokens = tokenizer.encode(
+            conversation: [ChatMessage(role: .user, parts: [.image, .text(instruction)])], addGenerationPrompt: true,
+            imagePadCounts: [processed.tokenCount(spatialMerge: model.lm.configuration.vision.spatialMergeSize)])
         return LanguagePrompt(tokens: tokens, images: [processed])
     }
 
     /// `settings.samples` images per caption; `progress` is called with the number of images done.
-    public func generate(captions: [String], settings: UnifiedGenerationSettings,
-                         progress: (Int) -> Void = { _ in }) throws -> [[RGBImage]] {
+    public func generate(
+        captions: [String], settings: UnifiedGenerationSettings,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> [[RGBImage]] {
         try run(requests: captions.map { UnifiedRequest(prompt: prompt(caption: $0)) }, settings: settings, progress: progress)
     }
 
     /// `settings.samples` edits per (instruction, source) pair. Sources must have the size the
     /// DC-AE maps onto the DiT's latent grid.
-    public func edit(instructions: [String], sources: [RGBImage], settings: UnifiedGenerationSettings,
-                     progress: (Int) -> Void = { _ in }) throws -> [[RGBImage]] {
+    public func edit(
+        instructions: [String], sources: [RGBImage], settings: UnifiedGenerationSettings,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> [[RGBImage]] {
         guard instructions.count == sources.count else {
             throw UnifiedModelError.invalidRequest("\(instructions.count) instructions for \(sources.count) source images")
         }
@@ -92,10 +99,13 @@ public final class UnifiedImageGenerator {
         var requests: [UnifiedRequest] = []
         for (instruction, source) in zip(instructions, sources) {
             guard source.width == side && source.height == side else {
-                throw UnifiedModelError.invalidRequest("a source image is \(source.width)×\(source.height), the model edits \(side)×\(side)")
+                throw UnifiedModelError.invalidRequest(
+                    "a source image is \(source.width)×\(source.height), the model edits \(side)×\(side)")
             }
-            requests.append(UnifiedRequest(prompt: try editPrompt(instruction: instruction, source: source), querySet: .i2i,
-                                           reference: try model.encode([source]).squeezed(0)))
+            requests.append(
+                UnifiedRequest(
+                    prompt: try editPrompt(instruction: instruction, source: source), querySet: .i2i,
+                    reference: try model.encode([source]).squeezed(0)))
         }
         return try run(requests: requests, settings: settings, progress: progress)
     }
@@ -104,9 +114,11 @@ public final class UnifiedImageGenerator {
         guard settings.samples >= 1, settings.steps >= 1, settings.batchSize >= 1 else {
             throw UnifiedModelError.invalidRequest("samples, steps and batch size must be ≥ 1")
         }
-        let policy = UnifiedImagePolicy(model: model, settings: SanaPolicySettings(
-            steps: settings.steps, shift: settings.shift, guidanceScale: settings.guidanceScale,
-            referenceGuidanceScale: settings.referenceGuidanceScale))
+        let policy = UnifiedImagePolicy(
+            model: model,
+            settings: SanaPolicySettings(
+                steps: settings.steps, shift: settings.shift, guidanceScale: settings.guidanceScale,
+                referenceGuidanceScale: settings.referenceGuidanceScale))
         var rng = RandomState(seed: settings.seed)
         // Request-major: sample k of request i is row i·K + k; noise is drawn in that order, batch by batch.
         let rows = requests.indices.flatMap { i in (0..<settings.samples).map { _ in i } }
@@ -114,8 +126,9 @@ public final class UnifiedImageGenerator {
         for start in stride(from: 0, to: rows.count, by: settings.batchSize) {
             let chunk = rows[start..<min(start + settings.batchSize, rows.count)]
             let conditions = chunk.map { i in
-                UnifiedImageCondition(prompt: requests[i].prompt, querySet: requests[i].querySet,
-                                      reference: requests[i].reference.map { $0 * 0.8 + Tensor.randomNormal($0.shape, using: &rng) * 0.2 })
+                UnifiedImageCondition(
+                    prompt: requests[i].prompt, querySet: requests[i].querySet,
+                    reference: requests[i].reference.map { $0 * 0.8 + Tensor.randomNormal($0.shape, using: &rng) * 0.2 })
             }
             let latents = try policy.generate(conditions, steps: settings.steps, using: &rng)
             images += try model.decode(latents)

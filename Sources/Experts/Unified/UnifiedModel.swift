@@ -17,7 +17,8 @@ public enum UnifiedModelError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .unrecognizedLayout(let p):
-            "\(p) is not a unified model folder: expected lm/, connector/, dm/ (and vae/) or an official UniRL-Zero checkpoint (config.json + weights with model.t2i_queries, model.down_projector.*, model.dit.*)"
+            "\(p) is not a unified model folder: expected lm/, connector/, dm/ (and vae/) or an official UniRL-Zero "
+                + "checkpoint (config.json + weights with model.t2i_queries, model.down_projector.*, model.dit.*)"
         case .missingPart(let p): "the unified model folder lacks \(p)"
         case .unsupported(let p, let r): "\(p): \(r)"
         case .invalidRequest(let r): "unified model: \(r)"
@@ -53,16 +54,23 @@ public final class UnifiedModel: Module {
     /// The token that right-pads prompts (masked out; any id in the vocabulary).
     public var padID: Int = 0
 
-    public init(lm: QwenVLForConditionalGeneration, connector: MetaQueryConnector, transformer: SanaTransformer,
-                autoencoder: AutoencoderDC?) throws {
+    public init(
+        lm: QwenVLForConditionalGeneration, connector: MetaQueryConnector, transformer: SanaTransformer,
+        autoencoder: AutoencoderDC?
+    ) throws {
         guard connector.configuration.hiddenSize == lm.configuration.text.hiddenSize else {
-            throw UnifiedModelError.invalidRequest("the connector is \(connector.configuration.hiddenSize) wide, the LM \(lm.configuration.text.hiddenSize)")
+            throw UnifiedModelError.invalidRequest(
+                "the connector is \(connector.configuration.hiddenSize) wide, the LM \(lm.configuration.text.hiddenSize)")
         }
         guard connector.configuration.outputSize == transformer.configuration.captionChannels else {
-            throw UnifiedModelError.invalidRequest("the connector writes \(connector.configuration.outputSize) channels, SANA reads \(transformer.configuration.captionChannels)")
+            throw UnifiedModelError.invalidRequest(
+                "the connector writes \(connector.configuration.outputSize) channels, "
+                    + "SANA reads \(transformer.configuration.captionChannels)"
+            )
         }
         if let autoencoder, autoencoder.configuration.latentChannels != transformer.configuration.inChannels {
-            throw UnifiedModelError.invalidRequest("DC-AE has \(autoencoder.configuration.latentChannels) latent channels, SANA takes \(transformer.configuration.inChannels)")
+            throw UnifiedModelError.invalidRequest(
+                "DC-AE has \(autoencoder.configuration.latentChannels) latent channels, SANA takes \(transformer.configuration.inChannels)")
         }
         self.lm = lm
         self.connector = connector

@@ -56,8 +56,10 @@ extension UnifiedModel {
     /// Which part of the official model a weight belongs to, and its name inside that part.
     enum OfficialPart { case lm, connector, dm, vae }
     static func officialPart(_ name: String) -> (OfficialPart, String) {
-        for (prefix, part) in [("model.down_projector.", OfficialPart.connector), ("model.dit.", .dm),
-                               ("model.gen_vision_tower.autoencoder.", .vae)] where name.hasPrefix(prefix) {
+        for (prefix, part) in [
+            ("model.down_projector.", OfficialPart.connector), ("model.dit.", .dm),
+            ("model.gen_vision_tower.autoencoder.", .vae),
+        ] where name.hasPrefix(prefix) {
             return (part, String(name.dropFirst(prefix.count)))
         }
         if name == "model.t2i_queries" || name == "model.i2i_queries" { return (.connector, String(name.dropFirst("model.".count))) }
@@ -74,14 +76,16 @@ extension UnifiedModel {
             throw ModelConfigurationError.invalid(path: configURL.path, reason: "not a JSON object")
         }
         let checkpoint = try ShardedCheckpoint(contentsOf: directory)
-        guard checkpoint.names.contains("model.t2i_queries") || checkpoint.names.contains(where: { $0.hasPrefix("model.down_projector.") }) else {
+        guard checkpoint.names.contains("model.t2i_queries") || checkpoint.names.contains(where: { $0.hasPrefix("model.down_projector.") })
+        else {
             throw UnifiedModelError.unrecognizedLayout(path: directory.path)
         }
         if let type = top["down_projector_type"] as? String, type != "transformer" {
             throw UnifiedModelError.unsupported(path: configURL.path, reason: "down_projector_type '\(type)' (only 'transformer')")
         }
         if top["gen_projector_transformer_use_rope"] as? Bool == true {
-            throw UnifiedModelError.unsupported(path: configURL.path, reason: "a connector with rotary positions (the official code asserts it off)")
+            throw UnifiedModelError.unsupported(
+                path: configURL.path, reason: "a connector with rotary positions (the official code asserts it off)")
         }
         let blip = top.filter { officialKeys.contains($0.key) }
         for key in officialKeys { top.removeValue(forKey: key) }
@@ -98,14 +102,18 @@ extension UnifiedModel {
         try connectorConfiguration.validate()
 
         let dmURL = directory.appendingPathComponent("dm/config.json")
-        let dmConfiguration = FileManager.default.fileExists(atPath: dmURL.path)
+        let dmConfiguration =
+            FileManager.default.fileExists(atPath: dmURL.path)
             ? try SanaTransformerConfiguration.load(from: dmURL) : .sana1600M1024
         let vaeURL = directory.appendingPathComponent("vae/config.json")
-        let vaeConfiguration = FileManager.default.fileExists(atPath: vaeURL.path)
+        let vaeConfiguration =
+            FileManager.default.fileExists(atPath: vaeURL.path)
             ? try AutoencoderDCConfiguration.load(from: vaeURL) : .dcAEf32c32
 
         func names(_ part: OfficialPart) -> (String) -> String? {
-            { name in let (p, local) = officialPart(name); return p == part ? local : nil }
+            { name in
+                let (p, local) = officialPart(name); return p == part ? local : nil
+            }
         }
         var rng = RandomState(seed: 0)
         let lm = QwenVLForConditionalGeneration(lmConfiguration, rng: &rng)
@@ -115,8 +123,9 @@ extension UnifiedModel {
         }
         let connector = try MetaQueryConnector.load(configuration: connectorConfiguration, from: checkpoint, rename: names(.connector))
         let dmNames = checkpoint.names.compactMap(names(.dm))
-        let dm = SanaTransformer(configuration: dmConfiguration, referencePath: SanaTransformer.holdsReferencePath(dmNames),
-                                 factory: SanaParameterFactory(fill: .uninitialized))
+        let dm = SanaTransformer(
+            configuration: dmConfiguration, referencePath: SanaTransformer.holdsReferencePath(dmNames),
+            factory: SanaParameterFactory(fill: .uninitialized))
         try dm.load(from: checkpoint, strict: true, rename: names(.dm))
         var vae: AutoencoderDC?
         if checkpoint.names.contains(where: { officialPart($0).0 == .vae }) {
@@ -124,7 +133,8 @@ extension UnifiedModel {
             try ae.load(from: checkpoint, strict: true, rename: names(.vae))
             vae = ae
         } else if requireAutoencoder {
-            throw UnifiedModelError.missingPart(path: directory.appendingPathComponent("model.gen_vision_tower.autoencoder.* (DC-AE weights)").path)
+            throw UnifiedModelError.missingPart(
+                path: directory.appendingPathComponent("model.gen_vision_tower.autoencoder.* (DC-AE weights)").path)
         }
         return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: vae)
     }
@@ -140,11 +150,13 @@ extension UnifiedModel {
         try lm.configuration.transformersJSON().write(to: lmURL.appendingPathComponent("config.json"), options: .atomic)
         try SafeTensors.write(lm.stateDict(), dtype: dtype, to: lmURL.appendingPathComponent("model.safetensors"))
         try connector.save(to: directory.appendingPathComponent("connector"), dtype: dtype)
-        try Self.writeDiffusers(transformer, configuration: transformer.configuration, className: "SanaTransformer2DModel",
-                                to: directory.appendingPathComponent("dm"), dtype: dtype)
+        try Self.writeDiffusers(
+            transformer, configuration: transformer.configuration, className: "SanaTransformer2DModel",
+            to: directory.appendingPathComponent("dm"), dtype: dtype)
         if let autoencoder {
-            try Self.writeDiffusers(autoencoder, configuration: autoencoder.configuration, className: "AutoencoderDC",
-                                    to: directory.appendingPathComponent("vae"), dtype: dtype)
+            try Self.writeDiffusers(
+                autoencoder, configuration: autoencoder.configuration, className: "AutoencoderDC",
+                to: directory.appendingPathComponent("vae"), dtype: dtype)
         }
     }
 
@@ -171,7 +183,8 @@ extension UnifiedModel {
         top["gen_projector_transformer_heads"] = c.numAttentionHeads
         let json = try JSONSerialization.data(withJSONObject: top, options: [.prettyPrinted, .sortedKeys])
         try json.write(to: directory.appendingPathComponent("config.json"), options: .atomic)
-        try Self.writeConfiguration(transformer.configuration, className: "SanaTransformer2DModel", to: directory.appendingPathComponent("dm"))
+        try Self.writeConfiguration(
+            transformer.configuration, className: "SanaTransformer2DModel", to: directory.appendingPathComponent("dm"))
         if let autoencoder {
             try Self.writeConfiguration(autoencoder.configuration, className: "AutoencoderDC", to: directory.appendingPathComponent("vae"))
         }
@@ -187,8 +200,10 @@ extension UnifiedModel {
         try json.write(to: url.appendingPathComponent("config.json"), options: .atomic)
     }
 
-    static func writeDiffusers(_ module: some Module, configuration: some Encodable, className: String, to url: URL,
-                               dtype: SafeTensorsDType) throws {
+    static func writeDiffusers(
+        _ module: some Module, configuration: some Encodable, className: String, to url: URL,
+        dtype: SafeTensorsDType
+    ) throws {
         try writeConfiguration(configuration, className: className, to: url)
         try SafeTensors.write(module.stateDict(), dtype: dtype, to: url.appendingPathComponent("diffusion_pytorch_model.safetensors"))
     }
@@ -202,9 +217,11 @@ extension QwenVLConfiguration {
         let encoder = JSONEncoder()
         var textObject = try JSONSerialization.jsonObject(with: encoder.encode(text)) as? [String: Any] ?? [:]
         let vision = try JSONSerialization.jsonObject(with: encoder.encode(self.vision)) as? [String: Any] ?? [:]
-        var top: [String: Any] = ["vision_config": vision, "image_token_id": imageTokenID, "video_token_id": videoTokenID,
-                                  "vision_start_token_id": visionStartTokenID, "vision_end_token_id": visionEndTokenID,
-                                  "model_type": "qwen2_5_vl", "architectures": ["Qwen2_5_VLForConditionalGeneration"]]
+        var top: [String: Any] = [
+            "vision_config": vision, "image_token_id": imageTokenID, "video_token_id": videoTokenID,
+            "vision_start_token_id": visionStartTokenID, "vision_end_token_id": visionEndTokenID,
+            "model_type": "qwen2_5_vl", "architectures": ["Qwen2_5_VLForConditionalGeneration"],
+        ]
         if flat {
             textObject.removeValue(forKey: "rope_parameters")
             textObject["rope_theta"] = text.ropeTheta

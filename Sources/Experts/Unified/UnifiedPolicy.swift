@@ -56,8 +56,10 @@ public final class UnifiedPolicy {
     public var lmWrites: Bool
 
     /// `writes`: the LM's sampling options when it writes (nil: it does not).
-    public init(model: UnifiedModel, writes: GenerationOptions? = nil, drawing: SanaPolicySettings = SanaPolicySettings(),
-                latentSize: Int? = nil) {
+    public init(
+        model: UnifiedModel, writes: GenerationOptions? = nil, drawing: SanaPolicySettings = SanaPolicySettings(),
+        latentSize: Int? = nil
+    ) {
         self.model = model
         language = QwenPolicy(name: "lm", model: model.lm, options: writes ?? GenerationOptions(maxNewTokens: 0))
         image = UnifiedImagePolicy(model: model, settings: drawing, latentSize: latentSize)
@@ -69,8 +71,10 @@ public final class UnifiedPolicy {
 
     /// `group` joint rollouts per request (request-major), without a tape. The generator draws the
     /// LM's tokens, then the reference noise, then the DM's sampler noise.
-    public func rollout(_ requests: [UnifiedRequest], group: Int, decode: Bool = true,
-                        using rng: inout RandomState) throws -> [UnifiedSample] {
+    public func rollout(
+        _ requests: [UnifiedRequest], group: Int, decode: Bool = true,
+        using rng: inout RandomState
+    ) throws -> [UnifiedSample] {
         guard group >= 1 else { throw UnifiedModelError.invalidRequest("group size \(group) < 1") }
         let expanded = requests.indices.flatMap { [Int](repeating: $0, count: group) }
         guard !expanded.isEmpty else { return [] }
@@ -90,15 +94,17 @@ public final class UnifiedPolicy {
                 let reference = request.reference.map { ref in
                     ref * 0.8 + Tensor.randomNormal(ref.shape, using: &rng) * 0.2
                 }
-                return UnifiedImageCondition(prompt: LanguagePrompt(tokens: request.prompt.tokens + written[i], images: request.prompt.images),
-                                             querySet: request.querySet, reference: reference)
+                return UnifiedImageCondition(
+                    prompt: LanguagePrompt(tokens: request.prompt.tokens + written[i], images: request.prompt.images),
+                    querySet: request.querySet, reference: reference)
             }
             let drawn = try image.sample(conditions, using: &rng)
             let images = decode && model.autoencoder != nil ? try model.decode(Tensor.stack(drawn.map(\.sample), axis: 0)) : nil
             return expanded.indices.map { i in
                 let dm = TrajectorySegment(expert: image, rollout: drawn[i], condition: conditions[i])
-                return UnifiedSample(requestIndex: expanded[i], segments: (lmSegments[i].map { [$0] } ?? []) + [dm],
-                                     writtenTokens: written[i], latent: drawn[i].sample, image: images?[i])
+                return UnifiedSample(
+                    requestIndex: expanded[i], segments: (lmSegments[i].map { [$0] } ?? []) + [dm],
+                    writtenTokens: written[i], latent: drawn[i].sample, image: images?[i])
             }
         }
     }

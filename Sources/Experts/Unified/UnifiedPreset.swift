@@ -10,8 +10,10 @@ public struct UnifiedPreset: Sendable, Equatable {
     public var referencePath: Bool
     public var autoencoder: AutoencoderDCConfiguration
 
-    public init(lm: QwenVLConfiguration, connector: MetaQueryConnectorConfiguration, transformer: SanaTransformerConfiguration,
-                referencePath: Bool, autoencoder: AutoencoderDCConfiguration) {
+    public init(
+        lm: QwenVLConfiguration, connector: MetaQueryConnectorConfiguration, transformer: SanaTransformerConfiguration,
+        referencePath: Bool, autoencoder: AutoencoderDCConfiguration
+    ) {
         self.lm = lm; self.connector = connector; self.transformer = transformer
         self.referencePath = referencePath; self.autoencoder = autoencoder
     }
@@ -19,8 +21,9 @@ public struct UnifiedPreset: Sendable, Equatable {
     /// UniRL-Zero's model (G-U-N/UniRL unimodel/blip3o/): Qwen2.5-VL-3B-Instruct, 256 t2i and 256
     /// i2i queries of width 2048, the 12-layer 8-head connector 2048 → 2304, Sana_1600M at
     /// 1024 px with the reference path, DC-AE f32c32.
-    public static let unirlZero = UnifiedPreset(lm: .qwen2_5_VL_3B_Instruct, connector: .unirlZero, transformer: .sana1600M1024,
-                                                referencePath: true, autoencoder: .dcAEf32c32)
+    public static let unirlZero = UnifiedPreset(
+        lm: .qwen2_5_VL_3B_Instruct, connector: .unirlZero, transformer: .sana1600M1024,
+        referencePath: true, autoencoder: .dcAEf32c32)
 
     /// Presets by the name `unirl inspect --preset` takes.
     public static let named: [String: UnifiedPreset] = ["unirl-zero": .unirlZero]
@@ -29,9 +32,11 @@ public struct UnifiedPreset: Sendable, Equatable {
     public func parameterShapes() throws -> [String: [Int]] {
         try validate()
         var out: [String: [Int]] = [:]
-        for (prefix, shapes) in [("lm.", lm.parameterShapes()), ("connector.", try connector.parameterShapes()),
-                                 ("dm.", try transformer.parameterShapes(referencePath: referencePath)),
-                                 ("vae.", try autoencoder.parameterShapes())] {
+        for (prefix, shapes) in [
+            ("lm.", lm.parameterShapes()), ("connector.", try connector.parameterShapes()),
+            ("dm.", try transformer.parameterShapes(referencePath: referencePath)),
+            ("vae.", try autoencoder.parameterShapes()),
+        ] {
             for (k, v) in shapes { out[prefix + k] = v }
         }
         return out
@@ -56,10 +61,12 @@ public struct UnifiedPreset: Sendable, Equatable {
             throw ModelConfigurationError.inconsistent("connector width \(connector.hiddenSize) ≠ LM hidden size \(lm.text.hiddenSize)")
         }
         guard connector.outputSize == transformer.captionChannels else {
-            throw ModelConfigurationError.inconsistent("connector output \(connector.outputSize) ≠ SANA caption_channels \(transformer.captionChannels)")
+            throw ModelConfigurationError.inconsistent(
+                "connector output \(connector.outputSize) ≠ SANA caption_channels \(transformer.captionChannels)")
         }
         guard autoencoder.latentChannels == transformer.inChannels else {
-            throw ModelConfigurationError.inconsistent("DC-AE latent channels \(autoencoder.latentChannels) ≠ SANA in_channels \(transformer.inChannels)")
+            throw ModelConfigurationError.inconsistent(
+                "DC-AE latent channels \(autoencoder.latentChannels) ≠ SANA in_channels \(transformer.inChannels)")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// The meta-query connector beyond its parity fixtures: files, queries, errors, gradients.
 @Suite struct ConnectorTests {
@@ -19,8 +20,10 @@ import UniRLTensor
         }
         #expect(try back.queries(.t2i).shape == [1, 3, 16])
         let names = Set(back.namedParameters().map(\.name))
-        for n in ["layers.0.attn.q_norm.weight", "layers.0.attn.out_proj.bias", "layers.0.ffn.w3.weight", "layers.0.norm2.weight",
-                  "norm_final.weight", "output_linear.bias", "t2i_queries", "i2i_queries"] {
+        for n in [
+            "layers.0.attn.q_norm.weight", "layers.0.attn.out_proj.bias", "layers.0.ffn.w3.weight", "layers.0.norm2.weight",
+            "norm_final.weight", "output_linear.bias", "t2i_queries", "i2i_queries",
+        ] {
             #expect(names.contains(n), "\(n)")
         }
     }
@@ -37,8 +40,10 @@ import UniRLTensor
             try MetaQueryConnector.load(from: dir)
         }
         var rng = RandomState(seed: 1)
-        let plain = try MetaQueryConnector(configuration: MetaQueryConnectorConfiguration(hiddenSize: 16, numHiddenLayers: 1,
-                                                                                         numAttentionHeads: 2, outputSize: 4), rng: &rng)
+        let plain = try MetaQueryConnector(
+            configuration: MetaQueryConnectorConfiguration(
+                hiddenSize: 16, numHiddenLayers: 1,
+                numAttentionHeads: 2, outputSize: 4), rng: &rng)
         #expect(throws: ConnectorError.missingQueries(.t2i)) { try plain.queries(.t2i) }
         #expect(throws: ConnectorError.self) { try plain.project(.zeros([1, 3, 8])) }
     }

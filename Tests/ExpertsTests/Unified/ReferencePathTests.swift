@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// SANA's reference path (UniRL-Zero's editing DiT) and triple classifier-free guidance.
 @Suite struct ReferencePathTests {
@@ -28,21 +29,26 @@ import UniRLTensor
         let model = try UnifiedTestModels.model().transformer
         let dir = UnifiedTestModels.temporaryDirectory("sana-ref")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try UnifiedModel.writeDiffusers(model, configuration: model.configuration, className: "SanaTransformer2DModel", to: dir, dtype: .F32)
+        try UnifiedModel.writeDiffusers(
+            model, configuration: model.configuration, className: "SanaTransformer2DModel", to: dir, dtype: .F32)
         let back = try SanaTransformer.load(from: dir)
         #expect(back.hasReferencePath)
         var rng = RandomState(seed: 6)
         let x = Tensor.randomNormal([1, 4, 4, 4], using: &rng), caption = Tensor.randomNormal([1, 3, 12], using: &rng)
-        let zeroRef = withoutGrad { back(x, encoderHiddenStates: caption, timestep: Tensor([300]), referenceHiddenStates: .zeros([1, 4, 4, 4])) }
+        let zeroRef = withoutGrad {
+            back(x, encoderHiddenStates: caption, timestep: Tensor([300]), referenceHiddenStates: .zeros([1, 4, 4, 4]))
+        }
         let nilRef = withoutGrad { back(x, encoderHiddenStates: caption, timestep: Tensor([300])) }
         #expect(UnifiedTestModels.maxDifference(zeroRef, nilRef) < 1e-6)
 
         let plainDir = UnifiedTestModels.temporaryDirectory("sana-plain")
         defer { try? FileManager.default.removeItem(at: plainDir) }
         let plain = try SanaTransformer(configuration: Self.configuration, rng: &rng)
-        try UnifiedModel.writeDiffusers(plain, configuration: plain.configuration, className: "SanaTransformer2DModel", to: plainDir, dtype: .F32)
+        try UnifiedModel.writeDiffusers(
+            plain, configuration: plain.configuration, className: "SanaTransformer2DModel", to: plainDir, dtype: .F32)
         #expect(try !SanaTransformer.load(from: plainDir).hasReferencePath)
-        #expect(try Self.configuration.parameterCount(referencePath: true) - Self.configuration.parameterCount()
+        #expect(
+            try Self.configuration.parameterCount(referencePath: true) - Self.configuration.parameterCount()
                 == 4 * 8 + 8 + 8 * 8 + 8)
     }
 
@@ -52,15 +58,18 @@ import UniRLTensor
         var rng = RandomState(seed: 7)
         let x = Tensor.randomNormal([2, 4, 4, 4], using: &rng), caption = Tensor.randomNormal([2, 3, 12], using: &rng)
         let ref = Tensor.randomNormal([2, 4, 4, 4], using: &rng), null = Tensor.zeros([2, 3, 12])
-        let field = GuidedVelocity(transformer: model, conditions: caption, mask: nil, unconditional: null, guidanceScale: 3,
-                                   reference: ref, referenceGuidanceScale: 1.5)
+        let field = GuidedVelocity(
+            transformer: model, conditions: caption, mask: nil, unconditional: null, guidanceScale: 3,
+            reference: ref, referenceGuidanceScale: 1.5)
         let t: [Float] = [0.8, 0.3]
         let guided = withoutGrad { field(x, levels: t) }
         let ts = Tensor(t.map { $0 * 1000 })
         let (u, r, f) = withoutGrad {
-            (model(x, encoderHiddenStates: null, timestep: ts, referenceHiddenStates: .zeros(ref.shape)),
-             model(x, encoderHiddenStates: null, timestep: ts, referenceHiddenStates: ref),
-             model(x, encoderHiddenStates: caption, timestep: ts, referenceHiddenStates: ref))
+            (
+                model(x, encoderHiddenStates: null, timestep: ts, referenceHiddenStates: .zeros(ref.shape)),
+                model(x, encoderHiddenStates: null, timestep: ts, referenceHiddenStates: ref),
+                model(x, encoderHiddenStates: caption, timestep: ts, referenceHiddenStates: ref)
+            )
         }
         let expected = u + (r - u) * 1.5 + (f - r) * 3
         #expect(UnifiedTestModels.maxDifference(guided, expected) < 1e-5)

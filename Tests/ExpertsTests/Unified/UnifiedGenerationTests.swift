@@ -1,12 +1,15 @@
 import Foundation
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// A byte-level BPE `tokenizer.json` with no merges and Qwen's ChatML and vision specials after
 /// the 256 byte tokens (ids 256…), enough for a tiny model's prompts.
 enum TinyTokenizerFile {
-    static let specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+    static let specials = [
+        "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>",
+    ]
     static var vocabularySize: Int { 256 + specials.count }
 
     static func write(to url: URL) throws {
@@ -15,9 +18,13 @@ enum TinyTokenizerFile {
         let object: [String: Any] = [
             "model": ["type": "BPE", "vocab": vocab, "merges": [String]()],
             "added_tokens": specials.enumerated().map { ["id": 256 + $0.offset, "content": $0.element, "special": true] },
-            "pre_tokenizer": ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": SplitPattern.qwen2.regex], "behavior": "Isolated", "invert": false],
-                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false]]],
+            "pre_tokenizer": [
+                "type": "Sequence",
+                "pretokenizers": [
+                    ["type": "Split", "pattern": ["Regex": SplitPattern.qwen2.regex], "behavior": "Isolated", "invert": false],
+                    ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+                ],
+            ],
             "decoder": ["type": "ByteLevel"],
         ]
         try JSONSerialization.data(withJSONObject: object).write(to: url)
@@ -60,8 +67,9 @@ enum TinyTokenizerFile {
         let edits = try generator.edit(instructions: ["make it blue"], sources: [images[0][0]], settings: settings)
         #expect(edits.count == 1 && edits[0].count == 2 && edits[0][0].width == 16)
         #expect(throws: UnifiedModelError.self) {
-            try generator.edit(instructions: ["x"], sources: [RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: 0, count: 192))],
-                               settings: settings)
+            try generator.edit(
+                instructions: ["x"], sources: [RGBImage(width: 8, height: 8, pixels: [UInt8](repeating: 0, count: 192))],
+                settings: settings)
         }
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// The unified model: positions, padding, both checkpoint layouts, typed errors.
 @Suite struct UnifiedModelTests {
@@ -27,7 +28,8 @@ import UniRLTensor
     /// The four-folder layout and the official single-checkpoint naming load to the same model.
     @Test func bothLayoutsRoundTrip() throws {
         let model = try UnifiedTestModels.model(autoencoder: true)
-        let folders = UnifiedTestModels.temporaryDirectory("unified-folders"), official = UnifiedTestModels.temporaryDirectory("unified-official")
+        let folders = UnifiedTestModels.temporaryDirectory("unified-folders"),
+            official = UnifiedTestModels.temporaryDirectory("unified-official")
         defer { try? FileManager.default.removeItem(at: folders); try? FileManager.default.removeItem(at: official) }
         try model.save(to: folders)
         try model.saveOfficial(to: official)

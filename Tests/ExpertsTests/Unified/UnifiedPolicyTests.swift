@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import UniRLCore
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// Scores a latent by its mean (enough to give GRPO advantages).
 struct LatentMeanReward: RewardFunction {
@@ -33,15 +34,18 @@ final class UnifiedToyScenario: Scenario {
 }
 
 @Suite struct UnifiedPolicyTests {
-    static let requests = [UnifiedRequest(prompt: LanguagePrompt(tokens: [3, 9, 14, 2])), UnifiedRequest(prompt: LanguagePrompt(tokens: [5, 11]))]
+    static let requests = [
+        UnifiedRequest(prompt: LanguagePrompt(tokens: [3, 9, 14, 2])), UnifiedRequest(prompt: LanguagePrompt(tokens: [5, 11])),
+    ]
 
     static func editRequests(_ rng: inout RandomState) -> [UnifiedRequest] {
         [UnifiedRequest(prompt: LanguagePrompt(tokens: [7, 8, 9]), querySet: .i2i, reference: .randomNormal([4, 4, 4], using: &rng))]
     }
 
     static func policy(_ model: UnifiedModel, writes: Bool, guidance: Float) -> UnifiedPolicy {
-        UnifiedPolicy(model: model, writes: writes ? GenerationOptions(maxNewTokens: 3, temperature: 1) : nil,
-                      drawing: SanaPolicySettings(steps: 3, guidanceScale: guidance, referenceGuidanceScale: 1.5))
+        UnifiedPolicy(
+            model: model, writes: writes ? GenerationOptions(maxNewTokens: 3, temperature: 1) : nil,
+            drawing: SanaPolicySettings(steps: 3, guidanceScale: guidance, referenceGuidanceScale: 1.5))
     }
 
     static func configuration(lmFrozen: Bool = false) -> GRPOConfiguration {
@@ -93,7 +97,9 @@ final class UnifiedToyScenario: Scenario {
         let trainer = try GRPOTrainer(scenario: scenario, configuration: Self.configuration())
         let m = try await trainer.trainStep().metrics
         for e in ["lm", "dm"] {
-            #expect(m["\(e)/ratio/min"] == 1 && m["\(e)/ratio/max"] == 1, "\(e): \(m["\(e)/ratio/min"] ?? .nan) … \(m["\(e)/ratio/max"] ?? .nan)")
+            #expect(
+                m["\(e)/ratio/min"] == 1 && m["\(e)/ratio/max"] == 1,
+                "\(e): \(m["\(e)/ratio/min"] ?? .nan) … \(m["\(e)/ratio/max"] ?? .nan)")
         }
         #expect(m["grad_norm"]! > 0)
     }

@@ -1,20 +1,24 @@
 import Foundation
-@testable import UniRLExperts
 import UniRLTensor
+
+@testable import UniRLExperts
 
 /// Tiny random unified models for the tests (a few thousand parameters each part).
 enum UnifiedTestModels {
     static func lmConfiguration() -> QwenVLConfiguration {
         QwenVLConfiguration(
-            text: Qwen2Configuration(vocabSize: 64, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 1,
-                                     numAttentionHeads: 2, numKeyValueHeads: 1, tieWordEmbeddings: false),
-            vision: QwenVisionConfiguration(depth: 1, hiddenSize: 8, intermediateSize: 12, numHeads: 2, outHiddenSize: 16,
-                                            windowSize: 56, fullAttentionBlocks: [0]),
+            text: Qwen2Configuration(
+                vocabSize: 64, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 1,
+                numAttentionHeads: 2, numKeyValueHeads: 1, tieWordEmbeddings: false),
+            vision: QwenVisionConfiguration(
+                depth: 1, hiddenSize: 8, intermediateSize: 12, numHeads: 2, outHiddenSize: 16,
+                windowSize: 56, fullAttentionBlocks: [0]),
             mropeSection: [2, 1, 1], imageTokenID: 60, videoTokenID: 61, visionStartTokenID: 62, visionEndTokenID: 63)
     }
 
-    static let connectorConfiguration = MetaQueryConnectorConfiguration(hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2,
-                                                                        outputSize: 12, numQueries: 3)
+    static let connectorConfiguration = MetaQueryConnectorConfiguration(
+        hiddenSize: 16, numHiddenLayers: 1, numAttentionHeads: 2,
+        outputSize: 12, numQueries: 3)
 
     static let transformerConfiguration = SanaTransformerConfiguration(
         inChannels: 4, outChannels: 4, numAttentionHeads: 2, attentionHeadDim: 4, numLayers: 1, numCrossAttentionHeads: 2,
