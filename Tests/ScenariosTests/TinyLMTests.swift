@@ -26,8 +26,8 @@ import UniRLTensor
                 #expect(PromptSplit.of(caption: t.prompt) == split)
                 #expect(t.isCorrect(t.completion ?? ""))
                 let q = g.task(.vqa, split: split, using: &rng)
-                #expect(q.image != nil && q.isCorrect(q.completion ?? ""))
-                #expect(!q.isCorrect("<think></think><answer>purple</answer>"))
+                let (hasImage, right, wrong) = (q.image != nil, q.isCorrect(q.completion ?? ""), q.isCorrect("<think></think><answer>xyz</answer>"))
+                #expect(hasImage && right && !wrong, "\(q.prompt) \(q.completion ?? "")")
             }
         }
         var a = RandomState(seed: 9), b = RandomState(seed: 9)
