@@ -88,4 +88,39 @@ import UniRLTensor
             #expect(path.hasSuffix("tokenizer.json"))
         }
     }
+
+    /// Greedy token ids of the shipped model on the first two held-out prompts of each kind
+    /// (evaluation seed 2025), as `unirl pretrain lm --probe` recorded them and
+    /// `scripts/check_bundled_lm.py` found transformers to generate too.
+    static let recordedGreedy: [[Int]] = [
+        [731, 49, 43, 51, 385, 32, 52, 59, 263, 573, 575, 283, 309, 59, 320, 58, 449, 309, 354, 732, 733, 488, 309, 354, 734, 711],
+        [731, 54, 45, 50, 385, 32, 52, 59, 263, 625, 283, 310, 59, 320, 58, 449, 310, 354, 732, 733, 488, 310, 354, 734, 711],
+        [731, 442, 732, 733, 475, 734, 711],
+        [731, 442, 732, 733, 48, 734, 711],
+        [731, 50, 48, 45, 49, 49, 61, 49, 732, 733, 49, 734, 711],
+        [731, 55, 43, 49, 52, 61, 50, 52, 732, 733, 50, 52, 734, 711],
+    ]
+
+    @Test func bundledModelLoadsAndGivesTheRecordedGreedyCompletions() throws {
+        let lm = try TinyLM.load()
+        #expect(lm.tokenizer.bpe.vocabularySize == lm.model.vocabularySize)
+        for tag in TinyLMFormat.tags { #expect(lm.tokenizer.encode(tag).count == 1) }
+        let heldOut = TinyLMPretraining(settings: TinyLMPretrainingSettings()).heldOutTasks()
+        let tasks = [TinyLMTask.Kind.indirect, .vqa, .text].flatMap { k in heldOut.filter { $0.kind == k }.prefix(2) }
+        var options = GenerationOptions.greedy(maxNewTokens: 48, stopTokens: lm.stopTokens)
+        options.padID = lm.tokenizer.endOfTextID
+        var rng = RandomState(seed: 0)
+        let rollouts = try QwenPolicy(model: lm.model, options: options)
+            .sample(try tasks.map { try TinyLMPretraining.prompt($0, lm: lm) }, using: &rng)
+        #expect(rollouts.map(\.tokens) == Self.recordedGreedy)
+    }
+
+    @Test func bundledModelStaysUnderFiveMegabytes() throws {
+        let root = try #require(TinyLM.bundledDirectory)
+        var total = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: root.path) {
+            total += (try FileManager.default.attributesOfItem(atPath: root.appendingPathComponent(name).path)[.size] as? Int) ?? 0
+        }
+        #expect(total > 500_000 && total < 5_000_000, "\(total) bytes")
+    }
 }
