@@ -10,7 +10,7 @@ import UniRLTensor
 /// `unirl pretrain …`: the cold-start training of the bundled tiny models.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self])
+        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self, PretrainLM.self])
 }
 
 /// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder
@@ -87,5 +87,81 @@ struct PretrainSana: ParsableCommand {
     func writeGrids(_ models: TinySana, to folder: URL) throws {
         let captions = try models.writeGrids(to: folder, guidanceScale: guidanceScale, sampleSteps: sampleSteps)
         for (i, c) in captions.enumerated() { print(String(format: "  sample %2d: %@", i, c)) }
+    }
+}
+
+/// `unirl pretrain lm`: the tiny LM's tokenizer and supervised cold start (``TinyLMPretraining``);
+/// writes the model folder, the losses and the held-out accuracies.
+struct PretrainLM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm",
+        abstract: "Train the tiny LM's BPE tokenizer and the tiny Qwen2.5-VL LM on ShapesWorld text, VQA and text tasks.",
+        discussion: """
+        Writes <output>/lm (transformers layout: config.json, model.safetensors in F16, tokenizer.json, \
+        tokenizer_config.json, preprocessor_config.json, generation_config.json) and <output>/pretrain_lm.json \
+        (losses, seconds, held-out greedy accuracy per kind). The shipped model is this command's output \
+        with the defaults, copied to Sources/Scenarios/Resources/tiny-unified/lm. With --from, only evaluates.
+        """)
+
+    @Option(help: "Optimizer steps.") var steps = TinyLMPretrainingSettings().steps
+    @Option(help: "Batch size.") var batchSize = TinyLMPretrainingSettings().batchSize
+    @Option(help: "Peak learning rate.") var learningRate = TinyLMPretrainingSettings().learningRate
+    @Option(help: "Held-out prompts per evaluated kind.") var evaluationCount = TinyLMPretrainingSettings().evaluationCount
+    @Option(help: "Seed of every training draw.") var seed: UInt64 = 0
+    @Option(help: "Output folder.") var output = "runs/pretrain-lm"
+    @Option(help: "Skip training: evaluate the model folder at this path.") var from: String?
+    @Option(help: "Also write what the model computes on 2 held-out prompts per kind to this JSON file.") var probe: String?
+
+    func run() throws {
+        var settings = TinyLMPretrainingSettings()
+        settings.steps = steps
+        settings.batchSize = batchSize
+        settings.learningRate = learningRate
+        settings.evaluationCount = evaluationCount
+        settings.seed = seed
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pretraining = TinyLMPretraining(settings: settings)
+        var record: [String: Any] = [:]
+        let start = Date()
+        let lm: TinyLM
+        if let from {
+            lm = try TinyLM.load(from: URL(fileURLWithPath: from))
+        } else {
+            print("Training the tokenizer and the tiny LM (\(steps) steps of \(batchSize))…")
+            let bar = ProgressBar(total: steps, keys: ["loss"])
+            let (fresh, tokenizer, losses) = try pretraining.run { step, _, loss in bar.update(step: step, metrics: ["loss": Double(loss)]) }
+            bar.finish()
+            let seconds = Date().timeIntervalSince(start)
+            let head = losses.prefix(50), tail = losses.suffix(50)
+            print(String(format: "vocabulary %d tokens (%d merges); %d parameters; loss (mean of 50 steps) %.4f → %.4f; training took %.1f min",
+                         tokenizer.vocabularySize, tokenizer.merges.count, fresh.model.parameterCount(),
+                         head.reduce(0, +) / Float(Swift.max(head.count, 1)), tail.reduce(0, +) / Float(Swift.max(tail.count, 1)), seconds / 60))
+            try fresh.save(to: folder.appendingPathComponent("lm"), trained: tokenizer)
+            lm = try TinyLM.load(from: folder.appendingPathComponent("lm"))   // the F16 weights, as shipped
+            record["losses"] = losses.map(Double.init)
+            record["training_seconds"] = seconds
+        }
+        let heldOut = pretraining.heldOutTasks()
+        if let probe {
+            let chosen = TinyLMTask.Kind.allCases.flatMap { k in heldOut.filter { $0.kind == k }.prefix(2) }
+            try JSONSerialization.data(withJSONObject: try TinyLMPretraining.probe(lm, tasks: chosen))
+                .write(to: URL(fileURLWithPath: probe))
+        }
+        let evaluation = try TinyLMPretraining.evaluate(lm, tasks: heldOut)
+        let seconds = Date().timeIntervalSince(start)
+        print("Held-out greedy accuracy (evaluation seed \(settings.evaluationSeed)):")
+        for kind in evaluation.accuracy.keys.sorted() {
+            print(String(format: "  %-9@ %5.1f%% of %d (format followed %.1f%%)", kind, 100 * (evaluation.accuracy[kind] ?? 0),
+                         evaluation.count[kind] ?? 0, 100 * (evaluation.formatRate[kind] ?? 0)))
+            for sub in evaluation.bySubkind.keys.sorted() where sub.hasPrefix(kind + "/") {
+                print(String(format: "      %-22@ %5.1f%%", sub, 100 * (evaluation.bySubkind[sub] ?? 0)))
+            }
+        }
+        record["seconds"] = seconds
+        record["evaluation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(evaluation))
+        try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted])
+            .write(to: folder.appendingPathComponent("pretrain_lm.json"))
+        print(String(format: "Took %.1f min in all; wrote %@", seconds / 60, folder.path))
     }
 }
