@@ -8,5 +8,6 @@ enum ParityKinds {
         "autoencoder_dc_decode": AutoencoderDCParity.decode,
         "qwen2": Qwen2Parity.runner,
         "qwen2_5_vl": QwenVLParity.runner,
+        "clip": CLIPParity.runner,
     ]
 }
