@@ -6,7 +6,7 @@ import UniRLTensor
 /// `unirl bench …`: performance tables (never timed tests).
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Print benchmark tables.", subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self])
+        commandName: "bench", abstract: "Print benchmark tables.", subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, ClipBench.self])
 }
 
 struct TensorBench: ParsableCommand {

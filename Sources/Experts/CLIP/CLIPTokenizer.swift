@@ -12,6 +12,8 @@ public struct CLIPTokenizer: Sendable {
     let idToToken: [String]
     /// (left id, right id) → (rank, merged id).
     let merges: [MergeKey: (rank: Int, merged: Int)]
+    /// The merges in rank order, as `merges.txt` lists them.
+    public let mergeList: [(String, String)]
     /// Id of each byte's character, without and with `</w>`.
     let byteIDs: [Int?], byteEndIDs: [Int?]
     public let bosID: Int, eosID: Int
@@ -50,6 +52,7 @@ public struct CLIPTokenizer: Sendable {
             if table[key] == nil { table[key] = (rank, m) }
         }
         merges = table
+        self.mergeList = mergeList
         byteIDs = ByteLevelAlphabet.characters.map { vocabulary[String($0)] }
         byteEndIDs = ByteLevelAlphabet.characters.map { vocabulary[String($0) + "</w>"] }
     }
