@@ -185,20 +185,23 @@ public struct CLIPConfiguration: Sendable, Equatable {
             "vocab_size": text.vocabSize, "hidden_size": text.hiddenSize, "intermediate_size": text.intermediateSize,
             "num_hidden_layers": text.numHiddenLayers, "num_attention_heads": text.numAttentionHeads,
             "max_position_embeddings": text.maxPositionEmbeddings, "hidden_act": text.hiddenAct,
-            "layer_norm_eps": Double(text.layerNormEps), "projection_dim": projectionDim, "model_type": "clip_text_model",
+            "layer_norm_eps": shortestDecimal(text.layerNormEps), "projection_dim": projectionDim, "model_type": "clip_text_model",
             "eos_token_id": text.eosTokenID.map { $0 as Any } ?? NSNull(), "bos_token_id": NSNull(), "pad_token_id": NSNull(),
         ]
         let visionObject: [String: Any] = [
             "hidden_size": vision.hiddenSize, "intermediate_size": vision.intermediateSize,
             "num_hidden_layers": vision.numHiddenLayers, "num_attention_heads": vision.numAttentionHeads,
             "num_channels": vision.numChannels, "image_size": vision.imageSize, "patch_size": vision.patchSize,
-            "hidden_act": vision.hiddenAct, "layer_norm_eps": Double(vision.layerNormEps), "projection_dim": projectionDim,
+            "hidden_act": vision.hiddenAct, "layer_norm_eps": shortestDecimal(vision.layerNormEps), "projection_dim": projectionDim,
             "model_type": "clip_vision_model",
         ]
         return ["architectures": ["CLIPModel"], "model_type": "clip", "projection_dim": projectionDim,
-                "logit_scale_init_value": Double(logitScaleInitValue), "text_config": textObject, "vision_config": visionObject]
+                "logit_scale_init_value": shortestDecimal(logitScaleInitValue), "text_config": textObject, "vision_config": visionObject]
     }
 }
+
+/// The Double that prints as the Float's shortest decimal (1e-05, not 9.999999747378752e-06).
+func shortestDecimal(_ x: Float) -> Double { Double("\(x)") ?? Double(x) }
 
 /// Typed reads of optional JSON fields with defaults.
 struct JSONFieldReader {

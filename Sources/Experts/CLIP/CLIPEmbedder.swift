@@ -95,7 +95,7 @@ public struct CLIPEmbedder: @unchecked Sendable {
             "do_resize": true, "size": ["shortest_edge": processor.shortestEdge], "resample": 3,
             "do_center_crop": true, "crop_size": ["height": processor.cropHeight, "width": processor.cropWidth],
             "do_rescale": true, "rescale_factor": 1.0 / 255.0, "do_normalize": true, "do_convert_rgb": true,
-            "image_mean": processor.mean.map(Double.init), "image_std": processor.std.map(Double.init),
+            "image_mean": processor.mean.map(shortestDecimal), "image_std": processor.std.map(shortestDecimal),
         ]
         try JSONSerialization.data(withJSONObject: pre, options: options).write(to: directory.appendingPathComponent("preprocessor_config.json"))
     }
