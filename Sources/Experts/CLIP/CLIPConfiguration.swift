@@ -20,7 +20,7 @@ public struct CLIPTowerConfiguration: Sendable, Equatable {
     public var patchSize: Int
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
-    /// Patches per side of the vision tower's input.
+    /// Patches per side of the vision tower's input (a remainder of pixels is ignored, as by the strided conv).
     public var gridSize: Int { imageSize / patchSize }
 
     /// A text tower; defaults are `CLIPTextConfig`'s.
@@ -57,8 +57,8 @@ public struct CLIPTowerConfiguration: Sendable, Equatable {
         }
         guard layerNormEps > 0 else { throw fail("layer_norm_eps must be positive") }
         if vision {
-            guard numChannels > 0, patchSize > 0, imageSize >= patchSize, imageSize % patchSize == 0 else {
-                throw fail("image_size \(imageSize) must be a positive multiple of patch_size \(patchSize)")
+            guard numChannels > 0, patchSize > 0, imageSize >= patchSize else {
+                throw fail("image_size \(imageSize) must be at least patch_size \(patchSize), both positive")
             }
         } else {
             guard vocabSize > 0, maxPositionEmbeddings > 0 else {

@@ -41,6 +41,9 @@ public final class CLIPVisionTransformer: Module {
             throw CLIPInputError.pixelShape(expected: expected, got: pixels.shape)
         }
         let (b, g, p) = (pixels.shape[0], c.gridSize, c.patchSize)
+        // The strided conv ignores the pixels past the last whole patch.
+        var pixels = pixels
+        if g * p != c.imageSize { pixels = pixels.slice(axis: 2, 0..<(g * p)).slice(axis: 3, 0..<(g * p)) }
         // Non-overlapping patches as rows [B·g·g, channels·p·p] in the conv weight's (channel, y, x) order.
         let patches = pixels.reshaped([b, c.numChannels, g, p, g, p]).permuted([0, 2, 4, 1, 3, 5])
             .reshaped([b * g * g, c.numChannels * p * p])

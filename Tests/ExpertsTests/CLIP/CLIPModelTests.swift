@@ -29,7 +29,7 @@ import UniRLTensor
         object["projection_dimm"] = 3
         #expect(throws: ModelConfigurationError.unknownKeys(path: "config.json", keys: ["projection_dimm"])) { try decode(object) }
         object = Self.tiny.jsonObject()
-        object["vision_config"] = ["image_size": 30, "patch_size": 7]
+        object["vision_config"] = ["image_size": 6, "patch_size": 7]
         #expect(throws: ModelConfigurationError.self) { try decode(object) }
         object = Self.tiny.jsonObject()
         object["text_config"] = ["eos_token_id": [1, 2]]
@@ -66,5 +66,20 @@ import UniRLTensor
             #expect(abs(row - 1) < 1e-5)
         }
         #expect(out.logitsPerText.shape == [2, 3] && out.logitsPerImage.shape == [3, 2])
+    }
+}
+
+extension CLIPModelTests {
+    /// As transformers' strided patch conv, pixels past the last whole patch are ignored.
+    @Test func imageSizeWithARemainderIgnoresTheLastPixels() throws {
+        var whole = Self.tiny, ragged = Self.tiny
+        whole.vision.imageSize = 8
+        ragged.vision.imageSize = 10
+        var rng1 = RandomState(seed: 9), rng2 = RandomState(seed: 9), data = RandomState(seed: 10)
+        let a = CLIPModel(whole, rng: &rng1), b = CLIPModel(ragged, rng: &rng2)
+        let pixels = Tensor.randomNormal([2, 3, 10, 10], using: &data)
+        let cropped = pixels.slice(axis: 2, 0..<8).slice(axis: 3, 0..<8)
+        let diff = zip(try b.imageFeatures(pixels).scalars, try a.imageFeatures(cropped).scalars).map { abs($0 - $1) }.max() ?? 1
+        #expect(diff == 0)
     }
 }
