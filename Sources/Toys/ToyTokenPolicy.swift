@@ -80,7 +80,8 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
         }
         let lp = logProbabilities(prompts: prompts, positions: positions, previous: previous)
         let chosen = lp.reshaped([lp.elementCount]).indexSelect(axis: 0, picks)
-        let entropy = withoutGrad { -(lp.exp() * lp).sum(axis: 1) }
+        // On the tape, so that an entropy bonus (`entropy_coeff`) can train it.
+        let entropy = -(lp.exp() * lp).sum(axis: 1)
         var out: [TokenReplay] = [], offset = 0
         for r in rollouts {
             let range = offset..<(offset + r.tokens.count)

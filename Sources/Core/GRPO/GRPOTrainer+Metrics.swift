@@ -43,17 +43,26 @@ extension GRPOTrainer {
         metrics["groups/dropped"] = Double(adv.droppedGroupCount)
     }
 
+    /// TRL's `completions/*` per token expert: mean, min and max length, the fraction truncated
+    /// (`clipped_ratio`) and the lengths of those that ended on their own (`*_terminated_length`).
     func recordCompletionMetrics(_ trajectories: [Trajectory<S.Output>], into metrics: inout [String: Double]) {
-        var lengths: [String: [Int]] = [:], truncated: [String: Int] = [:]
+        var lengths: [String: [Int]] = [:], terminated: [String: [Int]] = [:]
         for tr in trajectories {
             for s in tr.segments where s.kind == .discrete {
                 lengths[s.expert, default: []].append(s.actionCount)
-                if s.isTruncated { truncated[s.expert, default: 0] += 1 }
+                if !s.isTruncated { terminated[s.expert, default: []].append(s.actionCount) }
             }
         }
         for (name, l) in lengths {
+            let ended = terminated[name] ?? []
             metrics[metricName("completions/mean_length", name)] = Double(l.reduce(0, +)) / Double(l.count)
-            metrics[metricName("completions/clipped_ratio", name)] = Double(truncated[name] ?? 0) / Double(l.count)
+            metrics[metricName("completions/min_length", name)] = Double(l.min()!)
+            metrics[metricName("completions/max_length", name)] = Double(l.max()!)
+            metrics[metricName("completions/clipped_ratio", name)] = Double(l.count - ended.count) / Double(l.count)
+            metrics[metricName("completions/mean_terminated_length", name)] =
+                ended.isEmpty ? 0 : Double(ended.reduce(0, +)) / Double(ended.count)
+            metrics[metricName("completions/min_terminated_length", name)] = Double(ended.min() ?? 0)
+            metrics[metricName("completions/max_terminated_length", name)] = Double(ended.max() ?? 0)
         }
     }
 

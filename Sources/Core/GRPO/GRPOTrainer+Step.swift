@@ -29,10 +29,18 @@ extension GRPOTrainer {
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        if !t.rewardWeights.isEmpty { evaluation = evaluation.reweighted(t.rewardWeights) }
         let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
-        let advantages = GroupAdvantage.compute(
-            rewards: evaluation.totals, groups: trajectories.map(\.promptIndex), scaling: t.advantageScaling,
-            clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys)
+        let groups = trajectories.map(\.promptIndex)
+        var advantages = GroupAdvantage.compute(
+            rewards: evaluation.totals, groups: groups, scaling: t.advantageScaling,
+            clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys,
+            estimator: t.advantageEstimator)
+        if t.rewardAggregation == .normalizeThenSum && evaluation.components.count > 1 {
+            advantages = GroupAdvantage.normalizingEachReward(
+                advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
+                estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
+        }
         recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 

@@ -49,6 +49,8 @@ extension GRPOTrainer {
             metrics[metricName("clip_ratio/low_mean", e.name)] = Double(s.low) / n
             metrics[metricName("clip_ratio/high_mean", e.name)] = Double(s.high) / n
             metrics[metricName("clip_ratio/region_mean", e.name)] = Double(s.low + s.high) / n
+            if e.settings.clipRatioC > 0 { metrics[metricName("clip_ratio/dual_mean", e.name)] = Double(s.dual) / n }
+            if e.settings.topEntropyQuantile < 1 { metrics[metricName("entropy_mask/masked_frac", e.name)] = Double(s.masked) / n }
             metrics[metricName("approx_kl", e.name)] = s.approxKLSum / n
             metrics[metricName("ratio/mean", e.name)] = s.ratioSum / n
             metrics[metricName("ratio/min", e.name)] = s.ratioMin
@@ -151,6 +153,12 @@ extension GRPOTrainer {
         return out
     }
 
+    /// Whether a segment enters the loss: not when it is a truncated completion and
+    /// `mask_truncated_completions` is on.
+    func takesPart(_ segment: TrajectorySegment) -> Bool {
+        !(configuration.trainer.maskTruncatedCompletions && segment.isTruncated)
+    }
+
     struct StepOutcome {
         var loss: Double
         var gradNorm: Float
@@ -170,7 +178,7 @@ extension GRPOTrainer {
         // Normalisers over the whole minibatch, so that accumulation does not change the gradient.
         var segmentCount: [String: Int] = [:], actionCount: [String: Int] = [:]
         for i in minibatch.flatMap({ $0 }) {
-            for s in trajectories[i].segments {
+            for s in trajectories[i].segments where takesPart(s) {
                 segmentCount[s.expert, default: 0] += 1
                 actionCount[s.expert, default: 0] += s.actionCount
             }
@@ -185,7 +193,7 @@ extension GRPOTrainer {
             for e in active {
                 var items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)] = []
                 for (k, i) in micro.enumerated() {
-                    for (j, s) in batch[k].segments.enumerated() where s.expert == e.name {
+                    for (j, s) in batch[k].segments.enumerated() where s.expert == e.name && takesPart(s) {
                         items.append((s, replays[k][j]!, advantages[i]))
                     }
                 }
@@ -193,7 +201,10 @@ extension GRPOTrainer {
                 let maxLength = e.settings.maxLength > 0 ? e.settings.maxLength : (longest[e.name] ?? 1)
                 let weights = aggregation.weights(actionCounts: items.map(\.segment.actionCount),
                                                   trajectories: segmentCount[e.name] ?? 1,
-                                                  actions: actionCount[e.name] ?? 1, maxLength: maxLength)
+                                                  actions: actionCount[e.name] ?? 1, maxLength: maxLength,
+                                                  microBatchActions: items.reduce(0) { $0 + $1.segment.actionCount },
+                                                  microBatches: minibatch.count,
+                                                  globalActions: globalActionCount?(e.name, actionCount[e.name] ?? 1))
                 let (term, termStats) = try expertLoss(e, items: items, weights: Tensor(weights))
                 stats[e.name, default: ExpertLossStatistics()].add(termStats)
                 total = total.map { $0 + term } ?? term

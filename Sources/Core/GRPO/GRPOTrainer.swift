@@ -68,6 +68,10 @@ public final class GRPOTrainer<S: Scenario> {
     public var logger: Logger
     /// GRPO steps completed.
     public internal(set) var step = 0
+    /// N_global of `dapo` aggregation: given an expert's name and the number of its actions in this
+    /// process's optimizer step, the number over every data-parallel rank. A data-parallel layer
+    /// sets it to an all-reduce sum; `nil` (the default, one process) uses the local count.
+    public var globalActionCount: ((_ expert: String, _ localCount: Int) -> Int)?
     /// The generator of prompt draws and rollouts.
     public internal(set) var samplingRNG: RandomState
     /// The generator of minibatch shuffles.
