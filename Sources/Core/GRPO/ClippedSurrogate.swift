@@ -66,8 +66,10 @@ public struct ClippedSurrogate: Sendable, Equatable {
     /// ℓ_k and ρ_k for every action. `advantages` holds one value per action (the trajectory's A
     /// repeated over its actions). With `segmentLengths` (GSPO, lengths summing to the action
     /// count) the ratio is one per segment. The loss is on the tape through `logProbs`.
-    public func loss(logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor,
-                     segmentLengths: [Int]? = nil) -> (loss: Tensor, ratio: Tensor) {
+    public func loss(
+        logProbs: Tensor, oldLogProbs: Tensor, advantages: Tensor,
+        segmentLengths: [Int]? = nil
+    ) -> (loss: Tensor, ratio: Tensor) {
         var logRatio = logProbs - oldLogProbs
         if let lengths = segmentLengths { logRatio = Self.segmentMean(logRatio, lengths: lengths) }
         let ratio = logRatio.exp()
@@ -144,8 +146,10 @@ public enum LossAggregation: String, Codable, Sendable, CaseIterable {
     /// `trajectories` trajectories and `actions` actions in total, with maximum length `maxLength`.
     /// `bnpo` uses `microBatchActions` (this micro-batch's actions; default `actions`) and
     /// `microBatches`; `dapo` uses `globalActions` (default `actions`).
-    public func weights(actionCounts: [Int], trajectories: Int, actions: Int, maxLength: Int,
-                        microBatchActions: Int? = nil, microBatches: Int = 1, globalActions: Int? = nil) -> [Float] {
+    public func weights(
+        actionCounts: [Int], trajectories: Int, actions: Int, maxLength: Int,
+        microBatchActions: Int? = nil, microBatches: Int = 1, globalActions: Int? = nil
+    ) -> [Float] {
         var w: [Float] = []
         for n in actionCounts {
             let v: Float

@@ -303,12 +303,14 @@ extension GRPOConfiguration {
             try check(e.sapoTemperaturePositive > 0, "experts.\(name).sapo_temperature_pos", "must be > 0")
             try check(e.sapoTemperatureNegative > 0, "experts.\(name).sapo_temperature_neg", "must be > 0")
             try check(e.entropyCoeff >= 0, "experts.\(name).entropy_coeff", "must be ≥ 0")
-            try check(e.topEntropyQuantile > 0 && e.topEntropyQuantile <= 1, "experts.\(name).top_entropy_quantile",
-                      "must be in (0, 1]")
+            try check(
+                e.topEntropyQuantile > 0 && e.topEntropyQuantile <= 1, "experts.\(name).top_entropy_quantile",
+                "must be in (0, 1]")
         }
-        try check(!(trainer.rewardAggregation == .normalizeThenSum && trainer.advantageScaling == .perPromptTracker
-                    && trainer.advantageEstimator == .grpo),
-                  "trainer.reward_aggregation", "normalize_then_sum cannot be combined with the per-prompt tracker")
+        try check(
+            !(trainer.rewardAggregation == .normalizeThenSum && trainer.advantageScaling == .perPromptTracker
+                && trainer.advantageEstimator == .grpo),
+            "trainer.reward_aggregation", "normalize_then_sum cannot be combined with the per-prompt tracker")
         for (name, w) in trainer.rewardWeights {
             try check(w.isFinite, "trainer.reward_weights.\(name)", "must be finite")
         }

@@ -30,16 +30,19 @@ struct ExpertLossStatistics {
 extension GRPOTrainer {
     /// λ_e·Σ w·ℓ_surrogate + β_e·Σ w·KL over the actions of one expert's segments in a micro-batch,
     /// and the statistics of those actions.
-    func expertLoss(_ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
-                    weights: Tensor) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
+    func expertLoss(
+        _ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
+        weights: Tensor
+    ) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
         let s = e.settings
         let logProbs = Tensor.concatenate(items.map { $0.replay.logProbs.reshaped([$0.segment.actionCount]) }, axis: 0)
         let old = Tensor(items.flatMap(\.segment.oldLogProbs))
         let perActionAdvantage = items.flatMap { [Float](repeating: $0.advantage, count: $0.segment.actionCount) }
         let surrogate = ClippedSurrogate(settings: s)
         let lengths = s.importanceSamplingLevel == .sequence ? items.map(\.segment.actionCount) : nil
-        let (perAction, ratio) = surrogate.loss(logProbs: logProbs, oldLogProbs: old, advantages: Tensor(perActionAdvantage),
-                                                segmentLengths: lengths)
+        let (perAction, ratio) = surrogate.loss(
+            logProbs: logProbs, oldLogProbs: old, advantages: Tensor(perActionAdvantage),
+            segmentLengths: lengths)
         let entropyMask = try highEntropyMask(items, quantile: s.topEntropyQuantile, expert: e.name)
         let surrogateWeights = entropyMask.map { weights * Tensor($0) } ?? weights
         var loss = (perAction * surrogateWeights).sum() * s.lossWeight
@@ -57,8 +60,10 @@ extension GRPOTrainer {
                     kls.append(KLPenalty.k3(logProbs: r.logProbs.reshaped([item.segment.actionCount]), referenceLogProbs: Tensor(ref)))
                 case .sde(let r):
                     guard let ref = item.segment.referenceMeans else { throw TrainerError.badReplay("no reference means for '\(e.name)'") }
-                    kls.append(KLPenalty.gaussian(means: r.means, referenceMeans: ref, noiseScales: r.noiseScales,
-                                                  stepSizes: r.stepSizes, variant: s.klVariant))
+                    kls.append(
+                        KLPenalty.gaussian(
+                            means: r.means, referenceMeans: ref, noiseScales: r.noiseScales,
+                            stepSizes: r.stepSizes, variant: s.klVariant))
                 }
             }
             let kl = Tensor.concatenate(kls, axis: 0)
@@ -98,8 +103,10 @@ extension GRPOTrainer {
     /// `get_high_entropy_mask`): a token is kept when its entropy is ≥ the (1 − ρ) quantile, linearly
     /// interpolated as `torch.quantile`, of the entropies of this micro-batch's tokens. SDE actions
     /// are always kept. `nil` when ρ = 1.
-    func highEntropyMask(_ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], quantile: Float,
-                         expert: String) throws -> [Float]? {
+    func highEntropyMask(
+        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], quantile: Float,
+        expert: String
+    ) throws -> [Float]? {
         guard quantile < 1 else { return nil }
         var perItem: [[Float]?] = []
         for item in items {
@@ -116,8 +123,10 @@ extension GRPOTrainer {
     }
 
     /// Σ w·H over the token actions, on the tape (the entropy bonus of `entropy_coeff`).
-    func entropyTerm(_ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], weights: Tensor,
-                     expert: String) throws -> Tensor {
+    func entropyTerm(
+        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], weights: Tensor,
+        expert: String
+    ) throws -> Tensor {
         var parts: [Tensor] = []
         for item in items {
             switch item.replay {

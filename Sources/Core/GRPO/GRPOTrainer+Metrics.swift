@@ -10,8 +10,10 @@ extension GRPOTrainer {
         scenario.experts.count > 1 ? "\(expert)/\(name)" : name
     }
 
-    func recordRewardMetrics(_ evaluation: RewardEvaluation, trajectories: [Trajectory<S.Output>],
-                             advantages adv: GroupAdvantageResult, into metrics: inout [String: Double]) {
+    func recordRewardMetrics(
+        _ evaluation: RewardEvaluation, trajectories: [Trajectory<S.Output>],
+        advantages adv: GroupAdvantageResult, into metrics: inout [String: Double]
+    ) {
         let scores = evaluation.totals.compactMap(\.value)
         if !scores.isEmpty { metrics["reward"] = scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count) }
         var groups: [Int: [Float]] = [:]

@@ -22,8 +22,9 @@ extension GRPOTrainer {
         clock = Date()
         var evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
         if evaluation.totals.count != trajectories.count {
-            warnings.append("the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "
-                            + "the step makes no update")
+            warnings.append(
+                "the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "
+                    + "the step makes no update")
             evaluation.totals = Array(repeating: .failed, count: trajectories.count)
         }
         warnings += evaluation.warnings

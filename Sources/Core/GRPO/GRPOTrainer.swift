@@ -97,8 +97,10 @@ public final class GRPOTrainer<S: Scenario> {
         let schedule: LearningRateSchedule
         var name: String { expert.name }
 
-        init(expert: AnyPolicyExpert, settings: ExpertSettings, parameters: [(name: String, parameter: Parameter)],
-             optimizer: any Optimizer, schedule: LearningRateSchedule) {
+        init(
+            expert: AnyPolicyExpert, settings: ExpertSettings, parameters: [(name: String, parameter: Parameter)],
+            optimizer: any Optimizer, schedule: LearningRateSchedule
+        ) {
             self.expert = expert
             self.settings = settings
             self.parameters = parameters
@@ -117,8 +119,9 @@ public final class GRPOTrainer<S: Scenario> {
         var root = RandomState(seed: UInt64(configuration.run.seed))
         samplingRNG = root.fork()
         trainingRNG = root.fork()
-        tracker = PerPromptStatTracker(bufferSize: configuration.trainer.trackerBufferSize,
-                                       minimumCount: configuration.trainer.trackerMinCount)
+        tracker = PerPromptStatTracker(
+            bufferSize: configuration.trainer.trackerBufferSize,
+            minimumCount: configuration.trainer.trackerMinCount)
         trainPrompts = try scenario.prompts(.train)
         guard !trainPrompts.isEmpty else { throw TrainerError.noPrompts }
 
@@ -134,13 +137,18 @@ public final class GRPOTrainer<S: Scenario> {
             if s.frozen { e.module.freeze(); continue }
             let params = e.module.trainableParameters().filter { claimed.insert(ObjectIdentifier($0.parameter)).inserted }
             guard !params.isEmpty else { continue }
-            let optimizer: any Optimizer = switch t.optimizer {
-            case .adamw: AdamW(parameters: params, learningRate: s.learningRate, beta1: t.adamBeta1, beta2: t.adamBeta2,
-                               epsilon: t.adamEpsilon, weightDecay: t.weightDecay)
-            case .sgd: SGD(parameters: params, learningRate: s.learningRate, momentum: t.momentum, weightDecay: t.weightDecay)
-            }
-            trainable.append(TrainableExpert(expert: e, settings: s, parameters: params, optimizer: optimizer,
-                                             schedule: s.schedule(totalSteps: configuration.run.steps)))
+            let optimizer: any Optimizer =
+                switch t.optimizer {
+                case .adamw:
+                    AdamW(
+                        parameters: params, learningRate: s.learningRate, beta1: t.adamBeta1, beta2: t.adamBeta2,
+                        epsilon: t.adamEpsilon, weightDecay: t.weightDecay)
+                case .sgd: SGD(parameters: params, learningRate: s.learningRate, momentum: t.momentum, weightDecay: t.weightDecay)
+                }
+            trainable.append(
+                TrainableExpert(
+                    expert: e, settings: s, parameters: params, optimizer: optimizer,
+                    schedule: s.schedule(totalSteps: configuration.run.steps)))
         }
         if trainable.contains(where: { $0.settings.beta > 0 }) {
             for e in trainable { for (_, p) in e.parameters { referenceValues[ObjectIdentifier(p)] = p.value.detached() } }

@@ -80,10 +80,12 @@ public enum GroupAdvantage {
     ///   - clip: bound c on |A|; `nil`, zero or infinite disables clipping.
     ///   - tracker: the running per-prompt statistics, used (and updated) by `.perPromptTracker`.
     ///   - promptKeys: each sample's prompt key, for the tracker.
-    public static func compute(rewards: [SampleReward], groups: [Int], scaling: AdvantageScaling,
-                               clip: Float?, dropZeroStdGroups: Bool = false,
-                               tracker: inout PerPromptStatTracker, promptKeys: [String] = [],
-                               estimator: AdvantageEstimator = .grpo) -> GroupAdvantageResult {
+    public static func compute(
+        rewards: [SampleReward], groups: [Int], scaling: AdvantageScaling,
+        clip: Float?, dropZeroStdGroups: Bool = false,
+        tracker: inout PerPromptStatTracker, promptKeys: [String] = [],
+        estimator: AdvantageEstimator = .grpo
+    ) -> GroupAdvantageResult {
         precondition(rewards.count == groups.count, "one group index per reward")
         let n = rewards.count
         var advantages = [Float](repeating: 0, count: n)
@@ -163,8 +165,9 @@ public enum GroupAdvantage {
                 advantages[i] = a
             }
         }
-        return GroupAdvantageResult(advantages: advantages, included: included, groupStd: groupStd,
-                                    groupCount: order.count, zeroStdGroupCount: zeroStd,
-                                    droppedGroupCount: dropped, clippedCount: clipped)
+        return GroupAdvantageResult(
+            advantages: advantages, included: included, groupStd: groupStd,
+            groupCount: order.count, zeroStdGroupCount: zeroStd,
+            droppedGroupCount: dropped, clippedCount: clipped)
     }
 }

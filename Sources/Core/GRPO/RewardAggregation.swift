@@ -25,9 +25,11 @@ extension GroupAdvantage {
     /// `normalize_then_sum`: A_i = Σ_k w_k·A_{k,i}, A_k the advantages of reward k alone (same
     /// estimator and scaling, no clip), for the samples `base` includes; then the clip bound.
     /// `base` (computed from the totals) decides which samples and groups take part.
-    public static func normalizingEachReward(_ base: GroupAdvantageResult, evaluation: RewardEvaluation, groups: [Int],
-                                             scaling: AdvantageScaling, estimator: AdvantageEstimator, clip: Float?,
-                                             weights: [String: Float]) -> GroupAdvantageResult {
+    public static func normalizingEachReward(
+        _ base: GroupAdvantageResult, evaluation: RewardEvaluation, groups: [Int],
+        scaling: AdvantageScaling, estimator: AdvantageEstimator, clip: Float?,
+        weights: [String: Float]
+    ) -> GroupAdvantageResult {
         var out = base
         var sums = [Float](repeating: 0, count: base.advantages.count)
         var unusedTracker = PerPromptStatTracker(bufferSize: 1, minimumCount: 1)
@@ -38,8 +40,10 @@ extension GroupAdvantage {
                 guard i < c.scores.count, let v = c.scores[i] else { return .notApplicable }
                 return .score(v)
             }
-            let a = compute(rewards: rewards, groups: groups, scaling: componentScaling, clip: nil,
-                            tracker: &unusedTracker, estimator: estimator).advantages
+            let a = compute(
+                rewards: rewards, groups: groups, scaling: componentScaling, clip: nil,
+                tracker: &unusedTracker, estimator: estimator
+            ).advantages
             let w = weights[c.name] ?? 1
             for i in sums.indices { sums[i] += w * a[i] }
         }
