@@ -221,6 +221,14 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
     /// 0.2 the top 20% per micro-batch ("80/20", TRL's `top_entropy_quantile`). Token segments only;
     /// SDE segments are kept whole. Default 1.
     public var topEntropyQuantile: Float = 1
+    /// LoRA rank r; 0 (the default) trains the full weights. With r > 0 the trainer attaches
+    /// adapters (``LoRA``) to this expert's Linear layers named by `lora_target_modules` and trains
+    /// only them; the reference (β > 0) is then the adapter-free base model, as in flow_grpo.
+    public var loraRank: Int = 0
+    /// LoRA α (scale α/r). Default 16.
+    public var loraAlpha: Float = 16
+    /// Layer names or `*` patterns (PEFT's `target_modules`); empty (the default) adapts every Linear.
+    public var loraTargetModules: [String] = []
 
     public init() {}
 
@@ -270,6 +278,9 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
         case sapoTemperatureNegative = "sapo_temperature_neg"
         case entropyCoeff = "entropy_coeff"
         case topEntropyQuantile = "top_entropy_quantile"
+        case loraRank = "lora_rank"
+        case loraAlpha = "lora_alpha"
+        case loraTargetModules = "lora_target_modules"
     }
 }
 
@@ -302,6 +313,7 @@ extension GRPOConfiguration {
             try check(e.delta == 0 || e.delta > 1, "experts.\(name).delta", "must be 0 (off) or > 1")
             try check(e.sapoTemperaturePositive > 0, "experts.\(name).sapo_temperature_pos", "must be > 0")
             try check(e.sapoTemperatureNegative > 0, "experts.\(name).sapo_temperature_neg", "must be > 0")
+            try check(e.loraRank >= 0, "experts.\(name).lora_rank", "must be ≥ 0")
             try check(e.entropyCoeff >= 0, "experts.\(name).entropy_coeff", "must be ≥ 0")
             try check(
                 e.topEntropyQuantile > 0 && e.topEntropyQuantile <= 1, "experts.\(name).top_entropy_quantile",

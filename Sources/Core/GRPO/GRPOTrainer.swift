@@ -119,6 +119,7 @@ public final class GRPOTrainer<S: Scenario> {
         var root = RandomState(seed: UInt64(configuration.run.seed))
         samplingRNG = root.fork()
         trainingRNG = root.fork()
+        var adapterRNG = root.fork()
         tracker = PerPromptStatTracker(
             bufferSize: configuration.trainer.trackerBufferSize,
             minimumCount: configuration.trainer.trackerMinCount)
@@ -135,6 +136,10 @@ public final class GRPOTrainer<S: Scenario> {
         for e in scenario.experts {
             let s = configuration.settings(for: e.name, kind: e.kind)
             if s.frozen { e.module.freeze(); continue }
+            if s.loraRank > 0 {
+                let targets = s.loraTargetModules.isEmpty ? ["*"] : s.loraTargetModules
+                try LoRA.attach(to: e.module, targets: targets, rank: s.loraRank, alpha: s.loraAlpha, rng: &adapterRNG)
+            }
             let params = e.module.trainableParameters().filter { claimed.insert(ObjectIdentifier($0.parameter)).inserted }
             guard !params.isEmpty else { continue }
             let optimizer: any Optimizer =

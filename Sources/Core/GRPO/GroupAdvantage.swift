@@ -28,7 +28,8 @@ public enum AdvantageEstimator: String, Codable, Sendable, CaseIterable {
     case reinforcePlusPlusBaseline = "reinforce_pp_baseline"
     /// pass@k-style credit for the group's best: A_i = max_j r_j − max_{j≠i} r_j, the part of the
     /// group maximum that sample i alone provides (positive only for a unique best sample, 0
-    /// otherwise), so training raises the chance that *some* sample of the group succeeds.
+    /// otherwise), so training raises the chance that *some* sample of the group succeeds (verl's
+    /// `grpo_passk`, `compute_grpo_passk_outcome_advantage`, without its optional division by the std).
     case passAtK = "pass_at_k"
 }
 
