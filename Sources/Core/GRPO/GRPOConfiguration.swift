@@ -140,6 +140,10 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// Leave completions that hit the length limit out of the loss (and of its normaliser), TRL's
     /// `mask_truncated_completions`. Token segments only: SDE segments are never truncated. Default false.
     public var maskTruncatedCompletions: Bool = false
+    /// Decay d of an exponential moving average of the trained weights, updated after every step
+    /// (θ_ema ← d·θ_ema + (1 − d)·θ); ``GRPOTrainer/evaluate(split:samplesPerPrompt:seed:)`` uses it
+    /// and checkpoints keep it (flow_grpo's `train.ema`). 0 (the default) keeps none.
+    public var emaDecay: Float = 0
 
     public init() {}
 
@@ -167,6 +171,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case rewardAggregation = "reward_aggregation"
         case rewardWeights = "reward_weights"
         case maskTruncatedCompletions = "mask_truncated_completions"
+        case emaDecay = "ema_decay"
     }
 }
 
@@ -301,6 +306,7 @@ extension GRPOConfiguration {
         try check(trainer.gradientAccumulation >= 1, "trainer.gradient_accumulation", "must be ≥ 1")
         try check(trainer.advantageClip >= 0, "trainer.advantage_clip", "must be ≥ 0")
         try check(trainer.maxGradNorm >= 0, "trainer.max_grad_norm", "must be ≥ 0")
+        try check(trainer.emaDecay >= 0 && trainer.emaDecay < 1, "trainer.ema_decay", "must be in [0, 1)")
         try check(trainer.trackerBufferSize >= 1, "trainer.tracker_buffer_size", "must be ≥ 1")
         for (name, e) in experts {
             try check(e.clipLow >= 0 && e.clipLow < 1, "experts.\(name).clip_low", "must be in [0, 1)")

@@ -71,12 +71,15 @@ extension GRPOTrainer {
     // MARK: - Evaluation
 
     /// The mean reward of `samplesPerPrompt` rollouts for every prompt of `split`, without an
-    /// update and without touching the training generators.
+    /// update and without touching the training generators; with the EMA weights when
+    /// `trainer.ema_decay` > 0.
     public func evaluate(split: DatasetSplit = .test, samplesPerPrompt: Int = 1, seed: UInt64 = 0) async throws -> Double {
         var prompts = try scenario.prompts(split)
         if prompts.isEmpty { prompts = trainPrompts }
         var rng = RandomState(seed: seed)
-        let trajectories = try withoutGrad { try scenario.rollout(prompts, group: samplesPerPrompt, using: &rng) }
+        let trajectories = try withEMAWeights {
+            try withoutGrad { try scenario.rollout(prompts, group: samplesPerPrompt, using: &rng) }
+        }
         let e = await scenario.reward.evaluate(trajectories.map(\.output))
         let v = e.totals.compactMap(\.value)
         return v.isEmpty ? .nan : v.reduce(0.0) { $0 + Double($1) } / Double(v.count)

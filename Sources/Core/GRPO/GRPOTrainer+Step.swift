@@ -48,6 +48,7 @@ extension GRPOTrainer {
         clock = Date()
         try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
+        updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
 
         step += 1

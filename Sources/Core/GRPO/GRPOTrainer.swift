@@ -88,6 +88,8 @@ public final class GRPOTrainer<S: Scenario> {
     var trainable: [TrainableExpert] = []
     /// The frozen reference's value of every trainable parameter (when some β > 0).
     var referenceValues: [ObjectIdentifier: Tensor] = [:]
+    /// The moving average of every trainable parameter (when `trainer.ema_decay` > 0).
+    var emaValues: [ObjectIdentifier: Tensor] = [:]
 
     final class TrainableExpert {
         let expert: AnyPolicyExpert
@@ -154,6 +156,9 @@ public final class GRPOTrainer<S: Scenario> {
                 TrainableExpert(
                     expert: e, settings: s, parameters: params, optimizer: optimizer,
                     schedule: s.schedule(totalSteps: configuration.run.steps)))
+        }
+        if configuration.trainer.emaDecay > 0 {
+            for e in trainable { for (_, p) in e.parameters { emaValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
         if trainable.contains(where: { $0.settings.beta > 0 }) {
             for e in trainable { for (_, p) in e.parameters { referenceValues[ObjectIdentifier(p)] = p.value.detached() } }
