@@ -54,8 +54,10 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `advantages/mean|std|min|max|clipped_frac`, `samples/failed|unscored`, `groups/dropped`;
 /// per expert (prefixed `<expert>/` when the scenario has several experts): `kl` (β > 0),
 /// `approx_kl` (½·mean (log π_θ − log π_old)²), `ratio/mean|min|max`,
-/// `clip_ratio/low_mean|high_mean|region_mean`, `entropy`, `completions/mean_length`,
-/// `completions/clipped_ratio`, `learning_rate`, `logprob_mismatch/max`; and `loss`, `grad_norm`
+/// `clip_ratio/low_mean|high_mean|region_mean`, `clip_ratio/dual_mean` (with `clip_ratio_c`), `entropy`,
+/// `entropy_mask/masked_frac` (with `top_entropy_quantile` < 1), `completions/mean_length|min_length|max_length`,
+/// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
+/// `logprob_mismatch/max`; and `loss`, `grad_norm`
 /// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds).
 ///
 /// ```swift
