@@ -67,6 +67,10 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var progressBar: ProgressBarMode = .auto
     /// Log a metrics line every N steps through swift-log; 0 never. Default 10.
     public var logEvery: Int = 10
+    /// What a metrics write that fails (a full disk) does: `fail` stops the run with an error
+    /// (the checkpoints written so far stay), `warn` goes on and says at the end, loudly, which
+    /// steps were lost. Default `fail`.
+    public var onMetricsError: MetricsErrorPolicy = .fail
 
     public init() {}
 
@@ -79,7 +83,13 @@ public struct RunSettings: Codable, Sendable, Equatable {
         case jsonl, tensorboard, overwrite
         case progressBar = "progress_bar"
         case logEvery = "log_every"
+        case onMetricsError = "on_metrics_error"
     }
+}
+
+/// What a run does when it cannot record a step's metrics.
+public enum MetricsErrorPolicy: String, Codable, Sendable {
+    case fail, warn
 }
 
 /// Which optimizer updates the experts.
@@ -245,6 +255,7 @@ extension GRPOConfiguration {
         try check(trainer.advantageClip >= 0, "trainer.advantage_clip", "must be ≥ 0")
         try check(trainer.maxGradNorm >= 0, "trainer.max_grad_norm", "must be ≥ 0")
         try check(trainer.trackerBufferSize >= 1, "trainer.tracker_buffer_size", "must be ≥ 1")
+        try validateRanges()
         for (name, e) in experts {
             try check(e.clipLow >= 0 && e.clipLow < 1, "experts.\(name).clip_low", "must be in [0, 1)")
             try check(e.clipHigh >= 0, "experts.\(name).clip_high", "must be ≥ 0")

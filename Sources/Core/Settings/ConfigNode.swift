@@ -82,8 +82,11 @@ public enum ConfigNode: Codable, Equatable, Sendable {
         return [:]
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; a key given twice in one object is an error (as in YAML).
     public static func parse(json: String, path: String = "<json>") throws -> ConfigNode {
+        if let duplicate = JSONDuplicateKeys.first(in: Array(json.utf8)) {
+            throw ConfigurationError.unreadable(path: path, reason: "key '\(duplicate)' appears twice in one object")
+        }
         do { return try JSONDecoder().decode(ConfigNode.self, from: Data(json.utf8)) } catch {
             throw ConfigurationError.unreadable(path: path, reason: "\(error)")
         }
@@ -157,6 +160,7 @@ public enum ConfigNode: Codable, Equatable, Sendable {
             }
         case .int, .double:
             switch user {
+            case .double(let d) where !d.isFinite: throw ConfigurationError.invalidValue(key: key, reason: "must be a finite number")
             case .int, .double: return user
             case .string(let s):
                 if let i = Int(s) { return .int(i) }
