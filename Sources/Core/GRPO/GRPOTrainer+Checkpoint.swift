@@ -101,7 +101,7 @@ extension GRPOTrainer {
         try resumeIfRequested()
         let sink = try metrics ?? MetricsLogger(run: run, directory: output, logger: logger)
         defer { if metrics == nil { sink.close() } }
-        if step > 0 && sink.history.isEmpty { try sink.resume(afterStep: step) }
+        if (step > 0 || !run.resumeFrom.isEmpty) && sink.history.isEmpty { try sink.resume(afterStep: step) }
         if !run.resumeFrom.isEmpty || run.overwrite {
             for name in Checkpoint.removeLeftovers(in: checkpoints) {
                 logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
