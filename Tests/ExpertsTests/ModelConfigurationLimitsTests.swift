@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import UniRLExperts
 
 /// A `config.json` that declares an absurd size is refused before anything is allocated.

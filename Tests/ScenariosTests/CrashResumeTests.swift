@@ -19,8 +19,10 @@ import UniRLTensor
     static let steps = 20
 
     func arguments(_ output: URL) -> [String] {
-        ["train", "--scenario", "toy-tokens", "run.output_dir=\(output.path)", "run.steps=\(Self.steps)",
-         "run.checkpoint_every=1", "run.keep_checkpoints=2", "run.progress_bar=never", "run.resume_from=latest"]
+        [
+            "train", "--scenario", "toy-tokens", "run.output_dir=\(output.path)", "run.steps=\(Self.steps)",
+            "run.checkpoint_every=1", "run.keep_checkpoints=2", "run.progress_bar=never", "run.resume_from=latest",
+        ]
     }
 
     func launch(_ binary: URL, _ arguments: [String]) throws -> Process {
