@@ -205,3 +205,28 @@ import UniRLToys
                 == ["scenario.size: checkpoint 32, this run 64"])
     }
 }
+
+/// A reward that never answers marks its batch failed after `trainer.reward_timeout`.
+@Suite struct RewardTimeoutTests {
+    @Test func aHangingRewardFailsTheBatchInsteadOfHangingTheRun() async throws {
+        let hanging = FunctionReward<ToyTokenSample>(name: "hangs") { batch in
+            try await Task.sleep(nanoseconds: 3_600_000_000_000)
+            return batch.map { _ in 1 }
+        }
+        var c = tokenConfiguration(steps: 2)
+        c.trainer.rewardTimeout = 0.2
+        let trainer = try GRPOTrainer(scenario: makeTokenScenario(reward: hanging), configuration: c)
+        let start = Date()
+        let report = try await trainer.trainStep()
+        #expect(Date().timeIntervalSince(start) < 30)
+        #expect(report.metrics["reward/timeouts"] == 1)
+        #expect(report.warnings.contains { $0.contains("gave no answer within trainer.reward_timeout = 0.2 s") })
+        #expect(trainer.step == 1)
+    }
+
+    @Test func aRewardInTimeIsUntouched() async {
+        let quick = FunctionReward<Int>(name: "quick") { batch in batch.map { Float($0) } }
+        let evaluation = await quick.evaluate([1, 2, 3], timeout: 5)
+        #expect(evaluation?.totals == [.score(1), .score(2), .score(3)])
+    }
+}

@@ -120,6 +120,10 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// used (DDPO's `buffer_size`, `min_count`). Defaults 32 and 16.
     public var trackerBufferSize: Int = 32
     public var trackerMinCount: Int = 16
+    /// Seconds a reward may take to score one step's batch before the batch is marked failed
+    /// (nil scores, logged, no update from it) instead of hanging the run; 0 waits forever.
+    /// Default 0.
+    public var rewardTimeout: Double = 0
     /// How per-action losses are averaged. Default `grpo` (per-trajectory mean, the paper's
     /// surrogate). With `grpo`, μ = 1, β = 0 and no advantage clipping the loss *reads 0* at
     /// every update (ρ = 1 and the centred advantages average to 0); its gradient does not.
@@ -151,6 +155,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case dropZeroStdGroups = "drop_zero_std_groups"
         case trackerBufferSize = "tracker_buffer_size"
         case trackerMinCount = "tracker_min_count"
+        case rewardTimeout = "reward_timeout"
         case lossAggregation = "loss_aggregation"
         case maxGradNorm = "max_grad_norm"
         case recomputeOldLogProbs = "recompute_old_log_probs"
