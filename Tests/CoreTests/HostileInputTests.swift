@@ -218,7 +218,7 @@ import UniRLToys
         let trainer = try GRPOTrainer(scenario: makeTokenScenario(reward: hanging), configuration: c)
         let start = Date()
         let report = try await trainer.trainStep()
-        #expect(Date().timeIntervalSince(start) < 30)
+        #expect(Date().timeIntervalSince(start) < 600)  // the reward sleeps an hour; the bound leaves room for a loaded machine
         #expect(report.metrics["reward/timeouts"] == 1)
         #expect(report.warnings.contains { $0.contains("gave no answer within trainer.reward_timeout = 0.2 s") })
         #expect(trainer.step == 1)

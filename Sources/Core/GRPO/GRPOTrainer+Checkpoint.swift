@@ -80,9 +80,15 @@ extension GRPOTrainer {
     /// restore).
     public func resume(from directory: URL) throws {
         let checkpoint = try Checkpoint.read(from: directory)
+        // Other experts cannot resume; scenario settings given on the command line win over the
+        // stored ones on purpose (ScenarioRunner), so those are said, not refused.
         let differences = checkpoint.differences(from: configuration, scenarioSettings: scenarioSettings)
-        if !differences.isEmpty {
-            throw CheckpointError.configurationMismatch(checkpoint: directory.path, differences: differences)
+        let refused = differences.filter { !$0.hasPrefix("scenario.") }
+        if !refused.isEmpty {
+            throw CheckpointError.configurationMismatch(checkpoint: directory.path, differences: refused)
+        }
+        for note in differences where note.hasPrefix("scenario.") {
+            logger.warning("resuming \(directory.lastPathComponent) with a changed setting: \(note)")
         }
         try restore(checkpoint)
         logger.info("resumed from \(directory.path) at step \(step)")

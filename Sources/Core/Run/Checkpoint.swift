@@ -185,8 +185,9 @@ public struct Checkpoint {
     }
 
     /// What differs between the configuration that wrote this checkpoint and `configuration`
-    /// (with the scenario settings `scenarioSettings`) in what a resumed run cannot change: the
-    /// experts (names, frozen or not) and the scenario's settings. Empty when they match.
+    /// (with the scenario settings `scenarioSettings`): the experts (names, frozen or not), which a
+    /// resumed run cannot change, and the scenario's settings (`scenario.…` entries), which a
+    /// command line may change on purpose. Empty when they match.
     public func differences(from configuration: GRPOConfiguration, scenarioSettings: ConfigNode?) -> [String] {
         var out: [String] = []
         let mine = Set(self.configuration.experts.keys), theirs = Set(configuration.experts.keys)

@@ -31,8 +31,8 @@ extension RewardFunction {
         return await withCheckedContinuation { (c: CheckedContinuation<RewardEvaluation?, Never>) in
             let once = OnceContinuation(c)
             let work = Task.detached { once.resume(await reward.value.evaluate(input.value)) }
-            Task.detached {
-                try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            // The timer runs on Dispatch, not on the cooperative pool a stuck reward may be holding.
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
                 work.cancel()
                 once.resume(nil)
             }

@@ -19,6 +19,7 @@ extension GRPOConfiguration {
         try check(t.adamEpsilon > 0 && t.adamEpsilon.isFinite, "trainer.adam_epsilon", "must be > 0, is \(t.adamEpsilon)")
         try check(t.weightDecay >= 0 && t.weightDecay.isFinite, "trainer.weight_decay", "must be ≥ 0, is \(t.weightDecay)")
         try check(t.rewardTimeout >= 0 && t.rewardTimeout.isFinite, "trainer.reward_timeout", "must be ≥ 0 seconds")
+        try check(t.momentum >= 0 && t.momentum.isFinite, "trainer.momentum", "must be ≥ 0, is \(t.momentum)")
         try check(t.trackerMinCount >= 1, "trainer.tracker_min_count", "must be ≥ 1")
         let (count, overflow) = t.promptsPerStep.multipliedReportingOverflow(by: t.groupSize)
         if overflow || count > maximumTrajectoriesPerStep {
