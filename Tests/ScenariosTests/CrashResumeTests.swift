@@ -59,7 +59,10 @@ import UniRLTensor
         var killed = 0
         for _ in 0..<kills {
             let p = try launch(binary, arguments(crashed))
-            let delay = Double(rng.nextUniform()) * runSeconds
+            // Within the first half of what is left of the run, so that load changes rarely let it finish first.
+            let done = Checkpoint.list(in: crashed.appendingPathComponent("checkpoints")).last?.step ?? 0
+            if done == Self.steps { break }
+            let delay = Double(rng.nextUniform()) * 0.5 * runSeconds * Double(Self.steps - done) / Double(Self.steps)
             try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)

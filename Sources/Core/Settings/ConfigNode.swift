@@ -94,9 +94,36 @@ public enum ConfigNode: Codable, Equatable, Sendable {
 
     /// Parses a YAML document (an empty one is an empty mapping).
     public static func parse(yaml: String, path: String = "<yaml>") throws -> ConfigNode {
-        do { return ConfigNode(any: try Yams.load(yaml: yaml) ?? [String: Any]()) } catch {
+        do {
+            // Yams traps on a mapping or sequence used as a key (`? {a: 1}`: a force unwrap in its
+            // Constructor.swift, found by the run-config fuzz target), so keys are checked first.
+            if let tree = try Yams.compose(yaml: yaml), let key = firstNonScalarKey(tree) {
+                throw ConfigurationError.unreadable(path: path, reason: "a \(key) is used as a key; keys must be plain text")
+            }
+            return ConfigNode(any: try Yams.load(yaml: yaml) ?? [String: Any]())
+        } catch let error as ConfigurationError { throw error } catch {
             throw ConfigurationError.unreadable(path: path, reason: "\(error)")
         }
+    }
+
+    /// The kind of the first mapping key that is not a scalar, if any.
+    private static func firstNonScalarKey(_ node: Yams.Node) -> String? {
+        switch node {
+        case .mapping(let m):
+            for (k, v) in m {
+                switch k {
+                case .scalar: break
+                case .mapping: return "mapping"
+                case .sequence: return "sequence"
+                case .alias: return "alias"
+                }
+                if let found = firstNonScalarKey(v) { return found }
+            }
+        case .sequence(let s):
+            for v in s { if let found = firstNonScalarKey(v) { return found } }
+        default: break
+        }
+        return nil
     }
 
     /// Reads a file: JSON when its name ends in `.json`, YAML otherwise.
