@@ -1,7 +1,7 @@
 # UniRL — the two entry points of the README, plus the format check, benchmarks and the reference environment.
 SWIFT ?= swift
 
-.PHONY: deps demo test format-check bench reference-env fixtures
+.PHONY: deps demo test format-check bench reference-env fixtures fuzz
 
 deps:
 	@scripts/install-system-deps.sh
@@ -30,3 +30,16 @@ reference-env:
 
 fixtures: reference-env
 	.venv-reference/bin/python scripts/make_tensor_fixtures.py
+
+## libFuzzer: build the harness (Fuzz/) with -sanitize=fuzzer,address and run every target
+## FUZZ_RUNS executions (default 1,000,000) on one core, starting from Fuzz/Seeds/<target>.
+FUZZ_RUNS ?= 1000000
+FUZZ_TARGETS ?= safetensors model-config run-config tokenizer-json tiktoken bpe-encode png jpeg prompts
+fuzz:
+	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
+	@mkdir -p Fuzz/corpus Fuzz/crashes
+	@for t in $(FUZZ_TARGETS); do \
+		echo "== $$t"; mkdir -p Fuzz/corpus/$$t; \
+		UNIRL_FUZZ_TARGET=$$t Fuzz/.build/debug/UniRLFuzz -runs=$(FUZZ_RUNS) -jobs=1 -max_len=65536 -timeout=10 \
+			-rss_limit_mb=4096 -artifact_prefix=Fuzz/crashes/$$t- Fuzz/corpus/$$t Fuzz/Seeds/$$t || exit 1; \
+	done

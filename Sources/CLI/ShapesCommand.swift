@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UniRLCore
 import UniRLShapesWorld
 import UniRLTensor
 
@@ -30,8 +31,12 @@ struct ShapesRender: ParsableCommand {
         discussion: """
             Prompts come from --prompts (a JSONL prompt file) or are drawn with --category, --count and --seed.
             Prompt i's scene is drawn from seed + i, so a render is reproducible. With --dir, image i is written
-            as <dir>/<i>.png, the layout `unirl shapes eval --images` reads.
+            as <dir>/<i>.png, the layout `unirl shapes eval --images` reads; --dir without --prompts, --count or
+            --category renders the bundled evaluation set, the one `unirl shapes eval` scores by default.
             """)
+
+    /// The most images one render holds (the grid keeps them all in memory).
+    static let maximumCount = 100_000
 
     @Option(help: "A JSONL prompt file (GenEval metadata format). Default: draw prompts.") var prompts: String?
     @Option(help: "Category of drawn prompts: single_object, two_object, counting, colors, position, color_attr, or all.")
@@ -47,6 +52,12 @@ struct ShapesRender: ParsableCommand {
     func validate() throws {
         guard size == 32 || size == 64 else { throw ValidationError("--size must be 32 or 64, got \(size)") }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+        if let count, count > Self.maximumCount {
+            let bytes = Double(count) * Double(size * size * 3) * 2
+            throw ValidationError(
+                "--count \(count): the images and their grid would need \(formatBytes(bytes)) of memory; "
+                    + "render at most \(Self.maximumCount) at once")
+        }
         if let columns, columns < 1 { throw ValidationError("--columns must be at least 1") }
         guard category == "all" || PromptCategory(rawValue: category) != nil else {
             let known = PromptCategory.allCases.map(\.rawValue).joined(separator: ", ")
@@ -61,10 +72,15 @@ struct ShapesRender: ParsableCommand {
         if let path = prompts {
             let all = try PromptFile.read(from: URL(fileURLWithPath: path))
             list = Array(all.prefix(count ?? all.count))
+        } else if dir != nil && count == nil && category == "all" {
+            list = try PromptGenerator.bundledEvaluationSet()
+            print("rendering the bundled evaluation set (\(list.count) prompts), as `unirl shapes eval` scores it")
         } else {
             let categories = PromptCategory(rawValue: category).map { [$0] } ?? PromptCategory.allCases
-            list = PromptGenerator().prompts(count: count ?? 12, categories: categories,
-                                             split: PromptSplit(rawValue: split) ?? .train, seed: seed).map(\.prompt)
+            list = PromptGenerator().prompts(
+                count: count ?? 12, categories: categories,
+                split: PromptSplit(rawValue: split) ?? .train, seed: seed
+            ).map(\.prompt)
         }
         let renderer = SceneRenderer(size: size)
         var images: [RGBImage] = []
@@ -79,8 +95,12 @@ struct ShapesRender: ParsableCommand {
         }
         if let dir {
             let folder = URL(fileURLWithPath: dir)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), !isFolder.boolValue {
+                throw ShapesCommandError(description: "cannot create the folder \(dir): it exists and is a file")
+            }
             do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
-                throw ShapesCommandError(description: "cannot create the folder \(dir): \(error.localizedDescription)")
+                throw ShapesCommandError(description: "cannot create the folder \(dir): \(FileSystemError.describe(error))")
             }
             for (i, image) in images.enumerated() { try image.writePNG(to: folder.appendingPathComponent("\(i).png")) }
         }
@@ -115,13 +135,15 @@ struct ShapesEvaluate: ParsableCommand {
         for name in names where name.lowercased().hasSuffix(".png") {
             let stem = name.dropLast(4).split(separator: "_", omittingEmptySubsequences: false)
             guard (1...2).contains(stem.count), let index = Int(stem[0]), index >= 0,
-                  let sample = stem.count == 2 ? Int(stem[1]) : 0 else {
+                let sample = stem.count == 2 ? Int(stem[1]) : 0
+            else {
                 skipped.append(name)
                 continue
             }
             guard index < list.count else {
-                throw ShapesCommandError(description: "\(folder.appendingPathComponent(name).path): prompt index \(index) is out of "
-                                                      + "range; the prompt file has \(list.count) prompts")
+                throw ShapesCommandError(
+                    description: "\(folder.appendingPathComponent(name).path): prompt index \(index) is out of "
+                        + "range; the prompt file has \(list.count) prompts")
             }
             entries.append((index, sample, folder.appendingPathComponent(name)))
         }
@@ -129,27 +151,50 @@ struct ShapesEvaluate: ParsableCommand {
         guard !entries.isEmpty else {
             throw ShapesCommandError(description: "no images named <prompt index>.png in \(images)")
         }
-        let decoded: [RGBImage] = try entries.map { entry in
-            do { return try RGBImage(contentsOfPNG: entry.url) } catch {
-                throw ShapesCommandError(description: "cannot read image \(entry.url.path): \(error)")
-            }
-        }
-        let report = ShapesEval().evaluate(prompts: entries.map { list[$0.index] }, images: decoded,
-                                           promptIndices: entries.map(\.index))
+        let report = try Self.score(entries: entries, prompts: list)
         let stderr = FileHandle.standardError
+        var warnings: [String] = []
         if !skipped.isEmpty {
             let names = skipped.prefix(5).joined(separator: ", ") + (skipped.count > 5 ? ", …" : "")
-            stderr.write(Data("warning: skipped \(skipped.count) PNG file(s) not named by a prompt index: \(names)\n".utf8))
+            warnings.append("warning: skipped \(skipped.count) PNG file(s) not named by a prompt index: \(names)")
         }
         let missing = list.count - Set(entries.map(\.index)).count
-        if missing > 0 { stderr.write(Data("warning: \(missing) of \(list.count) prompts have no image and are left out\n".utf8)) }
+        if missing > 0 {
+            warnings.append("warning: \(missing) of \(list.count) prompts have no image and are left out of this score")
+        }
+        for w in warnings { stderr.write(Data((w + "\n").utf8)) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(report.table())
+            for w in warnings { print(w) }
         }
+    }
+
+    /// How many images are decoded at once: memory stays bounded by a few chunks of images,
+    /// whatever the size of the folder, while the detector still gets a batch to spread over cores.
+    static let chunkSize = 64
+
+    /// Decodes and scores the images a chunk at a time (streaming: one chunk in memory at once).
+    static func score(entries: [(index: Int, sample: Int, url: URL)], prompts: [ShapesPrompt]) throws -> ShapesEvalReport {
+        let eval = ShapesEval()
+        var results: [ShapesEvalReport.ImageResult] = []
+        results.reserveCapacity(entries.count)
+        var start = 0
+        while start < entries.count {
+            let chunk = entries[start..<min(start + chunkSize, entries.count)]
+            let images: [RGBImage] = try chunk.map { entry in
+                do { return try RGBImage(contentsOfPNG: entry.url) } catch {
+                    throw ShapesCommandError(description: "cannot read image \(entry.url.path): \(error)")
+                }
+            }
+            let part = eval.evaluate(prompts: chunk.map { prompts[$0.index] }, images: images, promptIndices: chunk.map(\.index))
+            results += part.results
+            start += chunkSize
+        }
+        return ShapesEvalReport(results: results)
     }
 }
 

@@ -41,6 +41,13 @@ public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from data: Da
     }
     let unknown = object.keys.filter { !knownKeys.contains($0) && !ignoredKeys.contains($0) && !$0.hasPrefix("_") }.sorted()
     guard unknown.isEmpty else { throw ModelConfigurationError.unknownKeys(path: path, keys: unknown) }
+    if let (key, value) = oversizedModelSetting(in: object) {
+        let bytes = Double(value) * 4
+        throw ModelConfigurationError.invalid(
+            path: path,
+            reason: "'\(key)' is \(value): a model with it would need more than \(Int(bytes / 1e9)) GB "
+                + "(at least one float per unit); sizes above \(maximumModelDimension) are refused before allocating")
+    }
     do { return try JSONDecoder().decode(type, from: data) } catch {
         throw ModelConfigurationError.invalid(path: path, reason: "\(error)")
     }
@@ -51,3 +58,23 @@ public let standardIgnoredConfigurationKeys: Set<String> = [
     "architectures", "torch_dtype", "dtype", "transformers_version", "model_type", "name_or_path",
     "use_cache", "return_dict", "output_hidden_states", "output_attentions", "chunk_size_feed_forward",
 ]
+
+/// The largest count (layers, width, vocabulary, heads, …) a model configuration may declare:
+/// 2²⁴, far above every published model's, small enough that allocation is the next check.
+public let maximumModelDimension = 1 << 24
+
+/// The first integer setting, at any depth (`text_config.num_hidden_layers`), above
+/// ``maximumModelDimension``; `rope_theta`-like float settings are not counts and are skipped.
+func oversizedModelSetting(in object: [String: Any], prefix: String = "") -> (String, Double)? {
+    for (key, value) in object.sorted(by: { $0.key < $1.key }) {
+        let name = prefix + key
+        if let nested = value as? [String: Any] {
+            if let found = oversizedModelSetting(in: nested, prefix: name + ".") { return found }
+        } else if let number = value as? NSNumber, !key.contains("theta"), !key.hasSuffix("_eps"), !key.hasSuffix("epsilon"),
+                  number.doubleValue.rounded() == number.doubleValue,
+                  number.doubleValue > Double(maximumModelDimension) {
+            return (name, number.doubleValue)
+        }
+    }
+    return nil
+}

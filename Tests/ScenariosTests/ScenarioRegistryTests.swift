@@ -79,7 +79,7 @@ struct MarkedTokensPack: ScenarioPack {
                                                                        "run.steps=5"])
         #expect(pack.built.marks.withLock { $0 } == [5, 5])     // the stored settings, not the default 1
         #expect(second.before == first.after)               // start-of-run samples from the resumed weights
-        #expect(second.steps == 5 && second.trainRewards.count == 2)
+        #expect(second.steps == 5 && second.trainRewards.count == 5)  // the whole run, not only the resumed part
         // The command line still wins over the stored settings.
         _ = try await runner.run(configFile: nil, overrides: ["run.output_dir=\(dir)", "run.resume_from=latest", "run.steps=6",
                                                               "scenario.mark=8"])

@@ -67,6 +67,10 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var progressBar: ProgressBarMode = .auto
     /// Log a metrics line every N steps through swift-log; 0 never. Default 10.
     public var logEvery: Int = 10
+    /// What a metrics write that fails (a full disk) does: `fail` stops the run with an error
+    /// (the checkpoints written so far stay), `warn` goes on and says at the end, loudly, which
+    /// steps were lost. Default `fail`.
+    public var onMetricsError: MetricsErrorPolicy = .fail
 
     public init() {}
 
@@ -79,7 +83,13 @@ public struct RunSettings: Codable, Sendable, Equatable {
         case jsonl, tensorboard, overwrite
         case progressBar = "progress_bar"
         case logEvery = "log_every"
+        case onMetricsError = "on_metrics_error"
     }
+}
+
+/// What a run does when it cannot record a step's metrics.
+public enum MetricsErrorPolicy: String, Codable, Sendable {
+    case fail, warn
 }
 
 /// Which optimizer updates the experts.
@@ -110,6 +120,10 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// used (DDPO's `buffer_size`, `min_count`). Defaults 32 and 16.
     public var trackerBufferSize: Int = 32
     public var trackerMinCount: Int = 16
+    /// Seconds a reward may take to score one step's batch before the batch is marked failed
+    /// (nil scores, logged, no update from it) instead of hanging the run; 0 waits forever.
+    /// Default 0.
+    public var rewardTimeout: Double = 0
     /// How per-action losses are averaged. Default `grpo` (per-trajectory mean, the paper's
     /// surrogate). With `grpo`, μ = 1, β = 0 and no advantage clipping the loss *reads 0* at
     /// every update (ρ = 1 and the centred advantages average to 0); its gradient does not.
@@ -158,6 +172,7 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case dropZeroStdGroups = "drop_zero_std_groups"
         case trackerBufferSize = "tracker_buffer_size"
         case trackerMinCount = "tracker_min_count"
+        case rewardTimeout = "reward_timeout"
         case lossAggregation = "loss_aggregation"
         case maxGradNorm = "max_grad_norm"
         case recomputeOldLogProbs = "recompute_old_log_probs"
@@ -308,6 +323,7 @@ extension GRPOConfiguration {
         try check(trainer.maxGradNorm >= 0, "trainer.max_grad_norm", "must be ≥ 0")
         try check(trainer.emaDecay >= 0 && trainer.emaDecay < 1, "trainer.ema_decay", "must be in [0, 1)")
         try check(trainer.trackerBufferSize >= 1, "trainer.tracker_buffer_size", "must be ≥ 1")
+        try validateRanges()
         for (name, e) in experts {
             try check(e.clipLow >= 0 && e.clipLow < 1, "experts.\(name).clip_low", "must be in [0, 1)")
             try check(e.clipHigh >= 0, "experts.\(name).clip_high", "must be ≥ 0")

@@ -74,6 +74,9 @@ extension GRPOTrainer {
         guard !resumeResolved else { return }
         resumeResolved = true
         guard step == 0, !configuration.run.resumeFrom.isEmpty else { return }
+        for name in Checkpoint.removeLeftovers(in: configuration.run.checkpointsDirectory) {
+            logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
+        }
         if let url = configuration.run.resumeCheckpoint() {
             try resume(from: url)
         } else {
@@ -81,9 +84,22 @@ extension GRPOTrainer {
         }
     }
 
-    /// Reads and restores the checkpoint in `directory`.
+    /// Reads and restores the checkpoint in `directory`, after checking that it was written by
+    /// this run's configuration (experts, scenario settings; the tensors' shapes are checked on
+    /// restore).
     public func resume(from directory: URL) throws {
-        try restore(Checkpoint.read(from: directory))
+        let checkpoint = try Checkpoint.read(from: directory)
+        // Other experts cannot resume; scenario settings given on the command line win over the
+        // stored ones on purpose (ScenarioRunner), so those are said, not refused.
+        let differences = checkpoint.differences(from: configuration, scenarioSettings: scenarioSettings)
+        let refused = differences.filter { !$0.hasPrefix("scenario.") }
+        if !refused.isEmpty {
+            throw CheckpointError.configurationMismatch(checkpoint: directory.path, differences: refused)
+        }
+        for note in differences where note.hasPrefix("scenario.") {
+            logger.warning("resuming \(directory.lastPathComponent) with a changed setting: \(note)")
+        }
+        try restore(checkpoint)
         logger.info("resumed from \(directory.path) at step \(step)")
     }
 
@@ -100,14 +116,24 @@ extension GRPOTrainer {
         try resumeIfRequested()
         let sink = try metrics ?? MetricsLogger(run: run, directory: output, logger: logger)
         defer { if metrics == nil { sink.close() } }
+        if (step > 0 || !run.resumeFrom.isEmpty) && sink.history.isEmpty { try sink.resume(afterStep: step) }
+        if !run.resumeFrom.isEmpty || run.overwrite {
+            for name in Checkpoint.removeLeftovers(in: checkpoints) {
+                logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
+            }
+        }
         let last = min(run.steps, stopAfter ?? run.steps)
         while step < last {
             let report = try await trainStep()
             sink.log(step: report.step, metrics: report.metrics)
+            if run.onMetricsError == .fail, let lost = sink.lostWrites.first {
+                throw MetricsError.lost(step: lost.step, reason: lost.error)
+            }
             if run.checkpointEvery > 0 && (step % run.checkpointEvery == 0 || step == last) {
                 try saveCheckpoint(to: checkpoints.appendingPathComponent(Checkpoint.directoryName(step: step)))
                 Checkpoint.prune(in: checkpoints, keep: run.keepCheckpoints)
             }
         }
+        if let report = sink.lostWritesReport { logger.error("\(report)") }
     }
 }

@@ -20,7 +20,18 @@ extension GRPOTrainer {
         metrics["time/rollout"] = Date().timeIntervalSince(clock)
 
         clock = Date()
-        var evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
+        let outputs = trajectories.map(\.output)
+        var evaluation: RewardEvaluation
+        if let answered = await scenario.reward.evaluate(outputs, timeout: t.rewardTimeout) {
+            evaluation = answered
+        } else {
+            let message = "reward '\(scenario.reward.name)' gave no answer within trainer.reward_timeout = \(t.rewardTimeout) s; "
+                + "the batch is marked failed"
+            logger.error("\(message)")
+            evaluation = RewardEvaluation(totals: Array(repeating: .failed, count: trajectories.count), components: [],
+                                          warnings: [message])
+            metrics["reward/timeouts"] = 1
+        }
         if evaluation.totals.count != trajectories.count {
             warnings.append(
                 "the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "

@@ -17,7 +17,7 @@ public final class TensorBoardWriter: MetricsSink {
 
     /// Creates a new event file in `directory` (created if needed).
     public init(directory: URL, host: String = ProcessInfo.processInfo.hostName, now: Date = Date()) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileSystemError.createDirectory(directory)
         let seconds = Int(now.timeIntervalSince1970)
         let safeHost = host.isEmpty ? "localhost" : host.replacingOccurrences(of: "/", with: "_")
         var candidate = directory.appendingPathComponent("events.out.tfevents.\(seconds).\(safeHost)")
@@ -28,7 +28,7 @@ public final class TensorBoardWriter: MetricsSink {
         }
         url = candidate
         guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+            throw FileSystemError(action: "create", path: url.path, reason: "cannot write into \(directory.path)")
         }
         handle = try FileHandle(forWritingTo: url)
         var event = ProtobufWriter()
@@ -54,6 +54,27 @@ public final class TensorBoardWriter: MetricsSink {
         event.double(field: 1, wallTime)
         event.varint(field: 2, UInt64(bitPattern: Int64(step)))
         event.message(field: 5, summary.bytes)
+        try writeRecord(event.bytes)
+    }
+
+    /// Marks a restart at `step + 1` as TensorBoard's own writers do (PyTorch's `SummaryWriter`
+    /// with `purge_step`, torch/utils/tensorboard/writer.py): a `file_version` event and a
+    /// `SessionLog` START (field 6, status 1) at that step. TensorBoard then drops the events of
+    /// steps ≥ it that earlier files hold (a crashed run logged past its last checkpoint).
+    public func resume(afterStep step: Int) throws {
+        let purge = UInt64(bitPattern: Int64(step + 1))
+        let now = Date().timeIntervalSince1970
+        var version = ProtobufWriter()
+        version.double(field: 1, now)
+        version.varint(field: 2, purge)
+        version.string(field: 3, "brain.Event:2")
+        try writeRecord(version.bytes)
+        var sessionLog = ProtobufWriter()
+        sessionLog.varint(field: 1, 1)
+        var event = ProtobufWriter()
+        event.double(field: 1, now)
+        event.varint(field: 2, purge)
+        event.message(field: 6, sessionLog.bytes)
         try writeRecord(event.bytes)
     }
 

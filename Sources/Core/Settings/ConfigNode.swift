@@ -82,8 +82,11 @@ public enum ConfigNode: Codable, Equatable, Sendable {
         return [:]
     }
 
-    /// Parses a JSON document.
+    /// Parses a JSON document; a key given twice in one object is an error (as in YAML).
     public static func parse(json: String, path: String = "<json>") throws -> ConfigNode {
+        if let duplicate = JSONDuplicateKeys.first(in: Array(json.utf8)) {
+            throw ConfigurationError.unreadable(path: path, reason: "key '\(duplicate)' appears twice in one object")
+        }
         do { return try JSONDecoder().decode(ConfigNode.self, from: Data(json.utf8)) } catch {
             throw ConfigurationError.unreadable(path: path, reason: "\(error)")
         }
@@ -91,9 +94,36 @@ public enum ConfigNode: Codable, Equatable, Sendable {
 
     /// Parses a YAML document (an empty one is an empty mapping).
     public static func parse(yaml: String, path: String = "<yaml>") throws -> ConfigNode {
-        do { return ConfigNode(any: try Yams.load(yaml: yaml) ?? [String: Any]()) } catch {
+        do {
+            // Yams traps on a mapping or sequence used as a key (`? {a: 1}`: a force unwrap in its
+            // Constructor.swift, found by the run-config fuzz target), so keys are checked first.
+            if let tree = try Yams.compose(yaml: yaml), let key = firstNonScalarKey(tree) {
+                throw ConfigurationError.unreadable(path: path, reason: "a \(key) is used as a key; keys must be plain text")
+            }
+            return ConfigNode(any: try Yams.load(yaml: yaml) ?? [String: Any]())
+        } catch let error as ConfigurationError { throw error } catch {
             throw ConfigurationError.unreadable(path: path, reason: "\(error)")
         }
+    }
+
+    /// The kind of the first mapping key that is not a scalar, if any.
+    private static func firstNonScalarKey(_ node: Yams.Node) -> String? {
+        switch node {
+        case .mapping(let m):
+            for (k, v) in m {
+                switch k {
+                case .scalar: break
+                case .mapping: return "mapping"
+                case .sequence: return "sequence"
+                case .alias: return "alias"
+                }
+                if let found = firstNonScalarKey(v) { return found }
+            }
+        case .sequence(let s):
+            for v in s { if let found = firstNonScalarKey(v) { return found } }
+        default: break
+        }
+        return nil
     }
 
     /// Reads a file: JSON when its name ends in `.json`, YAML otherwise.
@@ -157,6 +187,7 @@ public enum ConfigNode: Codable, Equatable, Sendable {
             }
         case .int, .double:
             switch user {
+            case .double(let d) where !d.isFinite: throw ConfigurationError.invalidValue(key: key, reason: "must be a finite number")
             case .int, .double: return user
             case .string(let s):
                 if let i = Int(s) { return .int(i) }

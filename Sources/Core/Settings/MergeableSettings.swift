@@ -57,13 +57,52 @@ extension MergeableSettings {
     public func merging(_ node: ConfigNode, keyPrefix: String = "", closedMaps: Set<String> = []) throws -> Self {
         let prefix = keyPrefix.isEmpty ? [] : keyPrefix.split(separator: ".").map(String.init)
         let current = try ConfigNode.encoding(self)
-        let merged = try ConfigNode.merge(node, onto: current, path: prefix,
-                                          rules: ConfigNode.MergeRules(prefix: prefix, openMaps: Self.openMaps, closedMaps: closedMaps))
+        let merged = try ConfigNode.merge(
+            node, onto: current, path: prefix,
+            rules: ConfigNode.MergeRules(prefix: prefix, openMaps: Self.openMaps, closedMaps: closedMaps))
         do {
             return try JSONDecoder().decode(Self.self, from: JSONEncoder().encode(merged))
         } catch let error as DecodingError {
+            if let culprit = Self.firstUndecodableLeaf(of: node, onto: current, prefix: prefix) {
+                throw ConfigurationError.invalidValue(
+                    key: culprit.key, reason: "\(culprit.value) does not fit this setting (out of range or not a whole number)")
+            }
             throw ConfigurationError(decodingError: error, keyPrefix: keyPrefix)
         }
+    }
+
+    /// The first number of `node` that alone makes the settings undecodable (a value too large
+    /// for its field, a fraction for a count): Foundation's decoder does not say which key it
+    /// was, so each numeric leaf is tried by itself.
+    private static func firstUndecodableLeaf(
+        of node: ConfigNode, onto current: ConfigNode,
+        prefix: [String]
+    ) -> (key: String, value: String)? {
+        var leaves: [([String], ConfigNode)] = []
+        func collect(_ n: ConfigNode, _ path: [String]) {
+            switch n {
+            case .object(let o): for (k, v) in o.sorted(by: { $0.key < $1.key }) { collect(v, path + [k]) }
+            case .int, .double: leaves.append((path, n))
+            default: break
+            }
+        }
+        collect(node, [])
+        let rules = ConfigNode.MergeRules(prefix: prefix, openMaps: openMaps)
+        for (path, value) in leaves {
+            guard let merged = try? ConfigNode.merge(ConfigNode(path: path, value: value), onto: current, path: prefix, rules: rules),
+                let data = try? JSONEncoder().encode(merged)
+            else { continue }
+            if (try? JSONDecoder().decode(Self.self, from: data)) == nil {
+                let text: String =
+                    switch value {
+                    case .int(let i): "\(i)"
+                    case .double(let d): "\(d)"
+                    default: "the value"
+                    }
+                return ((prefix + path).joined(separator: "."), text)
+            }
+        }
+        return nil
     }
 
     /// These settings with a JSON document overlaid.
@@ -82,8 +121,9 @@ extension MergeableSettings {
         var settings = self
         for override in overrides {
             let (path, value) = try ConfigNode.parseOverride(override)
-            settings = try settings.merging(ConfigNode(path: settings.resolveOverridePath(path), value: value),
-                                            keyPrefix: keyPrefix, closedMaps: closedMaps)
+            settings = try settings.merging(
+                ConfigNode(path: settings.resolveOverridePath(path), value: value),
+                keyPrefix: keyPrefix, closedMaps: closedMaps)
         }
         return settings
     }
