@@ -54,17 +54,6 @@ import UniRLTensor
         }
     }
 
-    /// With `mask_truncated_completions` the clipped completions leave the loss: nothing moves.
-    @Test func maskedTruncatedCompletionsLeaveTheLoss() async throws {
-        let output = temporaryDirectory("masked")
-        defer { try? FileManager.default.removeItem(at: output) }
-        try await ScenarioRunner(pack: AnswerPack(task: .text))
-            .run(configFile: nil, overrides: quick(output, ["trainer.mask_truncated_completions=true", "scenario.forgetting=false"]))
-        let rows = try metricRows(output)
-        #expect(rows.allSatisfy { ($0["completions/masked"] as? Double) == 6 })
-        #expect(rows.allSatisfy { ($0["updates/count"] as? Double) == 0 })
-    }
-
     @Test func aMalformedPromptFileLineIsNamed() throws {
         let dir = temporaryDirectory("prompts")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -106,9 +106,6 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var advantageClip: Float = 5
     /// Leave groups whose rewards are all equal out of the loss (flow_grpo). Default false.
     public var dropZeroStdGroups: Bool = false
-    /// Leave trajectories that hit a length limit (`isTruncated`) out of the loss; they still count
-    /// in their group's advantages (TRL's `mask_truncated_completions`). Default false.
-    public var maskTruncatedCompletions: Bool = false
     /// Per-prompt tracker: rewards kept per prompt, and how many before its own statistics are
     /// used (DDPO's `buffer_size`, `min_count`). Defaults 32 and 16.
     public var trackerBufferSize: Int = 32
@@ -159,7 +156,6 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case advantageScaling = "advantage_scaling"
         case advantageClip = "advantage_clip"
         case dropZeroStdGroups = "drop_zero_std_groups"
-        case maskTruncatedCompletions = "mask_truncated_completions"
         case trackerBufferSize = "tracker_buffer_size"
         case trackerMinCount = "tracker_min_count"
         case lossAggregation = "loss_aggregation"

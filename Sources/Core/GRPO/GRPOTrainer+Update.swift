@@ -16,11 +16,7 @@ extension GRPOTrainer {
             e.optimizer.learningRate = e.schedule.rate(base: e.settings.learningRate, step: step)
             metrics[metricName("learning_rate", e.name)] = Double(e.optimizer.learningRate)
         }
-        let masked = trajectories.indices.filter { i in
-            t.maskTruncatedCompletions && adv.included[i] && trajectories[i].segments.contains(where: \.isTruncated)
-        }
-        metrics["completions/masked"] = Double(masked.count)
-        let included = trajectories.indices.filter { adv.included[$0] && !masked.contains($0) }
+        let included = trajectories.indices.filter { adv.included[$0] }
         metrics["updates/count"] = 0
         metrics["updates/skipped"] = 0
         guard !active.isEmpty, !included.isEmpty else { return }
