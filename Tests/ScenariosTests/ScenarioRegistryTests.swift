@@ -46,7 +46,8 @@ struct MarkedTokensPack: ScenarioPack {
     }
 
     @Test func bundledScenariosAreRegistered() throws {
-        #expect(ScenarioRegistry.shared.all.map(\.name) == ["jpeg-compressibility", "jpeg-incompressibility", "toy-flow", "toy-tokens"])
+        let names = ["jpeg-compressibility", "jpeg-incompressibility", "text", "toy-flow", "toy-tokens", "vqa"]
+        #expect(ScenarioRegistry.shared.all.map(\.name) == names)
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }
     }
 
