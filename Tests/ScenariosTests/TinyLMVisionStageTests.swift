@@ -34,6 +34,26 @@ import UniRLTensor
         #expect(processed.tokenCount(spatialMerge: saved.model.configuration.vision.spatialMergeSize) == 9)
     }
 
+    /// The VQA loss reaches every vision parameter through the frozen decoder, and no decoder
+    /// parameter gets a gradient.
+    @Test func theLossReachesTheVisionTowerOnly() throws {
+        let lm = TinyLMVisionStage(settings: TinyLMVisionStageSettings()).prepared(try TinyLM.load())
+        var rng = RandomState(seed: 1)
+        let tasks = (0..<4).map { _ in TinyLMTaskGenerator().task(.vqa, split: .train, using: &rng) }
+        let examples = try tasks.map { try TinyLMPretraining.example($0, lm: lm) }
+        lm.model.freeze()
+        lm.model.visual.freeze(false)
+        defer { lm.model.freeze(false) }
+        let loss = try #require(try SupervisedFineTuning(model: lm.model, padID: lm.tokenizer.endOfTextID).loss(examples))
+        loss.backward()
+        for (name, p) in lm.model.visual.namedParameters() {
+            let norm = p.grad.map { $0.scalars.reduce(0) { $0 + $1 * $1 } } ?? 0
+            #expect(norm > 0, "\(name) has no gradient")
+        }
+        #expect(lm.model.model.namedParameters().allSatisfy { $0.parameter.grad == nil })
+        lm.model.zeroGrad()
+    }
+
     @Test func aBrokenPreprocessorConfigIsNamed() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tinylm-pre-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
