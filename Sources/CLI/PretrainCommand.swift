@@ -10,7 +10,8 @@ import UniRLTensor
 /// `unirl pretrain …`: the cold-start training of the bundled tiny models.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self])
+        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.",
+        subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self])
 }
 
 /// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder
@@ -20,11 +21,11 @@ struct PretrainSana: ParsableCommand {
         commandName: "sana",
         abstract: "Train the tiny DC-AE (f4, 8×8 latents) and the tiny SANA + caption encoder on ShapesWorld captions.",
         discussion: """
-        Writes <output>/transformer, <output>/vae, <output>/caption_encoder (F16 safetensors, diffusers \
-        layout), reconstructions.png (renders above their reconstructions), samples.png (captions of the \
-        evaluation set, Euler ODE with guidance) and losses.json. The shipped model is this command's \
-        output with the defaults, copied to Sources/Scenarios/Resources/tiny-sana.
-        """)
+            Writes <output>/transformer, <output>/vae, <output>/caption_encoder (F16 safetensors, diffusers \
+            layout), reconstructions.png (renders above their reconstructions), samples.png (captions of the \
+            evaluation set, Euler ODE with guidance) and losses.json. The shipped model is this command's \
+            output with the defaults, copied to Sources/Scenarios/Resources/tiny-sana.
+            """)
 
     @Option(help: "Autoencoder optimizer steps.") var autoencoderSteps = TinySanaPretrainingSettings().autoencoderSteps
     @Option(help: "Transformer optimizer steps.") var transformerSteps = TinySanaPretrainingSettings().transformerSteps
@@ -68,17 +69,23 @@ struct PretrainSana: ParsableCommand {
         for name in ["autoencoder", "transformer"] {
             guard let l = losses[name], !l.isEmpty else { continue }
             let head = l.prefix(50), tail = l.suffix(50)
-            print(String(format: "%@ loss (mean of 50 steps) %.4f → %.4f", name,
-                         head.reduce(0, +) / Float(head.count), tail.reduce(0, +) / Float(tail.count)))
+            print(
+                String(
+                    format: "%@ loss (mean of 50 steps) %.4f → %.4f", name,
+                    head.reduce(0, +) / Float(head.count), tail.reduce(0, +) / Float(tail.count)))
         }
-        print(String(format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor,
-                     seconds / 60))
+        print(
+            String(
+                format: "latent scaling factor %.4f; pretraining took %.1f min", models.autoencoder.configuration.scalingFactor,
+                seconds / 60))
 
         try models.save(to: folder)
-        let saved = try TinySana.load(from: folder)   // the F16 weights, as shipped
+        let saved = try TinySana.load(from: folder)  // the F16 weights, as shipped
         try writeGrids(saved, to: folder)
-        let record: [String: Any] = ["seconds": seconds, "losses": losses.mapValues { $0.map(Double.init) },
-                                     "scaling_factor": saved.autoencoder.configuration.scalingFactor]
+        let record: [String: Any] = [
+            "seconds": seconds, "losses": losses.mapValues { $0.map(Double.init) },
+            "scaling_factor": saved.autoencoder.configuration.scalingFactor,
+        ]
         try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]).write(to: folder.appendingPathComponent("losses.json"))
         print("Wrote \(folder.path): transformer/, vae/, caption_encoder/, reconstructions.png, samples.png, losses.json")
     }
@@ -97,26 +104,36 @@ struct PretrainLM: ParsableCommand {
         commandName: "lm",
         abstract: "Train the tiny LM's BPE tokenizer and the tiny Qwen2.5-VL LM on ShapesWorld text, VQA and text tasks.",
         discussion: """
-        Writes <output>/lm (transformers layout: config.json, model.safetensors in F16, tokenizer.json, \
-        tokenizer_config.json, preprocessor_config.json, generation_config.json) and <output>/pretrain_lm.json \
-        (losses, seconds, held-out greedy accuracy per kind). The shipped model is this command's output \
-        with the defaults, copied to Sources/Scenarios/Resources/tiny-unified/lm. With --from, only evaluates.
-        """)
+            --stage lm (the default) trains the tokenizer and the whole model; --stage vision starts from the \
+            model folder --base (the bundled LM by default) and trains only the vision tower and patch merger on \
+            ShapesWorld VQA with the decoder and embeddings frozen (LLaVA's first stage), at the processor's \
+            min_pixels 84² (9 image tokens per 32 × 32 render). Writes <output>/lm (transformers layout: \
+            config.json, model.safetensors in F16, tokenizer.json, tokenizer_config.json, preprocessor_config.json, \
+            generation_config.json) and <output>/pretrain_lm.json (losses, seconds, held-out greedy accuracy per \
+            kind). The shipped model is `--stage lm` then `--stage vision --base <output>/lm` with the defaults, \
+            copied to Sources/Scenarios/Resources/tiny-unified/lm. With --from, only evaluates.
+            """)
 
-    @Option(help: "Optimizer steps.") var steps = TinyLMPretrainingSettings().steps
+    enum Stage: String, ExpressibleByArgument, CaseIterable { case lm, vision }
+
+    @Option(help: "What to train: lm (tokenizer and whole model) or vision (vision tower only, from --base).")
+    var stage = Stage.lm
+    @Option(help: "Optimizer steps (default 700 for lm, 300 for vision).") var steps: Int?
     @Option(help: "Batch size.") var batchSize = TinyLMPretrainingSettings().batchSize
-    @Option(help: "Peak learning rate.") var learningRate = TinyLMPretrainingSettings().learningRate
+    @Option(help: "Peak learning rate (default 3e-3).") var learningRate: Float?
     @Option(help: "Held-out prompts per evaluated kind.") var evaluationCount = TinyLMPretrainingSettings().evaluationCount
     @Option(help: "Seed of every training draw.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var output = "runs/pretrain-lm"
+    @Option(help: "--stage vision: the model folder to start from (default: the bundled LM).") var base: String?
     @Option(help: "Skip training: evaluate the model folder at this path.") var from: String?
-    @Option(help: "Also write what the model computes on 2 held-out prompts per kind to this JSON file.") var probe: String?
+    @Option(help: "Also write what the model computes on 2 held-out prompts per kind to this JSON file.")
+    var probe: String?
 
     func run() throws {
         var settings = TinyLMPretrainingSettings()
-        settings.steps = steps
+        settings.steps = steps ?? settings.steps
         settings.batchSize = batchSize
-        settings.learningRate = learningRate
+        settings.learningRate = learningRate ?? settings.learningRate
         settings.evaluationCount = evaluationCount
         settings.seed = seed
         let folder = URL(fileURLWithPath: output)
@@ -127,18 +144,23 @@ struct PretrainLM: ParsableCommand {
         let lm: TinyLM
         if let from {
             lm = try TinyLM.load(from: URL(fileURLWithPath: from))
+        } else if stage == .vision {
+            lm = try trainVision(folder: folder, record: &record)
         } else {
-            print("Training the tokenizer and the tiny LM (\(steps) steps of \(batchSize))…")
-            let bar = ProgressBar(total: steps, keys: ["loss"])
-            let (fresh, tokenizer, losses) = try pretraining.run { step, _, loss in bar.update(step: step, metrics: ["loss": Double(loss)]) }
+            print("Training the tokenizer and the tiny LM (\(settings.steps) steps of \(batchSize))…")
+            let bar = ProgressBar(total: settings.steps, keys: ["loss"])
+            let (fresh, tokenizer, losses) = try pretraining.run { step, _, loss in
+                bar.update(step: step, metrics: ["loss": Double(loss)])
+            }
             bar.finish()
             let seconds = Date().timeIntervalSince(start)
-            let head = losses.prefix(50), tail = losses.suffix(50)
-            print(String(format: "vocabulary %d tokens (%d merges); %d parameters; loss (mean of 50 steps) %.4f → %.4f; training took %.1f min",
-                         tokenizer.vocabularySize, tokenizer.merges.count, fresh.model.parameterCount(),
-                         head.reduce(0, +) / Float(Swift.max(head.count, 1)), tail.reduce(0, +) / Float(Swift.max(tail.count, 1)), seconds / 60))
+            print(
+                String(
+                    format: "vocabulary %d tokens (%d merges); %d parameters; loss (mean of 50 steps) %@; training took %.1f min",
+                    tokenizer.vocabularySize, tokenizer.merges.count, fresh.model.parameterCount(), Self.lossSummary(losses),
+                    seconds / 60))
             try fresh.save(to: folder.appendingPathComponent("lm"), trained: tokenizer)
-            lm = try TinyLM.load(from: folder.appendingPathComponent("lm"))   // the F16 weights, as shipped
+            lm = try TinyLM.load(from: folder.appendingPathComponent("lm"))  // the F16 weights, as shipped
             record["losses"] = losses.map(Double.init)
             record["training_seconds"] = seconds
         }
@@ -152,17 +174,67 @@ struct PretrainLM: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         print("Held-out greedy accuracy (evaluation seed \(settings.evaluationSeed)):")
         for kind in evaluation.accuracy.keys.sorted() {
-            print(String(format: "  %-9@ %5.1f%% of %d (format followed %.1f%%)", kind, 100 * (evaluation.accuracy[kind] ?? 0),
-                         evaluation.count[kind] ?? 0, 100 * (evaluation.formatRate[kind] ?? 0)))
+            print(
+                String(
+                    format: "  %-9@ %5.1f%% of %d (format followed %.1f%%)", kind, 100 * (evaluation.accuracy[kind] ?? 0),
+                    evaluation.count[kind] ?? 0, 100 * (evaluation.formatRate[kind] ?? 0)))
             for sub in evaluation.bySubkind.keys.sorted() where sub.hasPrefix(kind + "/") {
                 print(String(format: "      %-22@ %5.1f%%", sub, 100 * (evaluation.bySubkind[sub] ?? 0)))
             }
         }
         record["seconds"] = seconds
+        record["stage"] = from == nil ? stage.rawValue : "evaluation"
         record["evaluation"] = try JSONSerialization.jsonObject(with: JSONEncoder().encode(evaluation))
         try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys, .prettyPrinted])
             .write(to: folder.appendingPathComponent("pretrain_lm.json"))
         print(String(format: "Took %.1f min in all; wrote %@", seconds / 60, folder.path))
+    }
+
+    /// `--stage vision`: trains the vision tower of --base, checks that the text path is
+    /// bit-identical (parameters and a text-only prompt's hidden states) and saves.
+    func trainVision(folder: URL, record: inout [String: Any]) throws -> TinyLM {
+        guard let baseFolder = base.map({ URL(fileURLWithPath: $0) }) ?? TinyLM.bundledDirectory else {
+            throw TinyLMError.notBundled
+        }
+        var settings = TinyLMVisionStageSettings()
+        settings.steps = steps ?? settings.steps
+        settings.batchSize = batchSize
+        settings.learningRate = learningRate ?? settings.learningRate
+        settings.seed = seed
+        let start = Date()
+        let before = try TinyLM.load(from: baseFolder), working = try TinyLM.load(from: baseFolder)
+        let probeText = "What is 7 + 5?"
+        let hiddenBefore = try TinyLMVisionStage.textHiddenStates(before, prompt: probeText)
+        print("Training the vision tower of \(baseFolder.path) (\(settings.steps) steps of \(batchSize), decoder frozen)…")
+        let bar = ProgressBar(total: settings.steps, keys: ["loss"])
+        let (trained, losses) = try TinyLMVisionStage(settings: settings).train(working) { step, _, loss in
+            bar.update(step: step, metrics: ["loss": Double(loss)])
+        }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
+        print(
+            String(
+                format: "%d of %d parameters trained; loss (mean of 50 steps) %@; training took %.1f min",
+                trained.model.visual.parameterCount(), trained.model.parameterCount(), Self.lossSummary(losses), seconds / 60))
+        let lmFolder = folder.appendingPathComponent("lm")
+        try trained.save(to: lmFolder, tokenizerFrom: baseFolder)
+        let saved = try TinyLM.load(from: lmFolder)  // the F16 weights, as shipped
+        let changed = TinyLMVisionStage.changedTextParameters(before, saved)
+        let hiddenSame = try TinyLMVisionStage.textHiddenStates(saved, prompt: probeText) == hiddenBefore
+        print(
+            "text path bit-identical to the base: parameters \(changed.isEmpty ? "yes" : "NO (\(changed))"), "
+                + "hidden states of \"\(probeText)\" \(hiddenSame ? "yes" : "NO")")
+        record["losses"] = losses.map(Double.init)
+        record["training_seconds"] = seconds
+        record["text_path_identical"] = changed.isEmpty && hiddenSame
+        return saved
+    }
+
+    static func lossSummary(_ losses: [Float]) -> String {
+        let head = losses.prefix(50), tail = losses.suffix(50)
+        return String(
+            format: "%.4f → %.4f", head.reduce(0, +) / Float(Swift.max(head.count, 1)),
+            tail.reduce(0, +) / Float(Swift.max(tail.count, 1)))
     }
 }
 

@@ -81,8 +81,9 @@ public struct TinyLMPretraining {
         let images = try task.image.map { [try lm.imageProcessor($0)] } ?? []
         let pads = images.map { $0.tokenCount(spatialMerge: lm.model.configuration.vision.spatialMergeSize) }
         if let completion = task.completion {
-            let (ids, mask) = lm.tokenizer.encodeForTraining(task.messages + [ChatMessage(role: .assistant, completion)],
-                                                             imagePadCounts: pads)
+            let (ids, mask) = lm.tokenizer.encodeForTraining(
+                task.messages + [ChatMessage(role: .assistant, completion)],
+                imagePadCounts: pads)
             return SupervisedExample(tokens: ids, lossMask: mask, images: images)
         }
         // The user's text and its <|im_end|>: the bytes from the message's start to the final "\n".
@@ -97,8 +98,9 @@ public struct TinyLMPretraining {
     public static func prompt(_ task: TinyLMTask, lm: TinyLM) throws -> LanguagePrompt {
         let images = try task.image.map { [try lm.imageProcessor($0)] } ?? []
         let pads = images.map { $0.tokenCount(spatialMerge: lm.model.configuration.vision.spatialMergeSize) }
-        return LanguagePrompt(tokens: lm.tokenizer.encode(conversation: task.messages, addGenerationPrompt: true, imagePadCounts: pads),
-                              images: images)
+        return LanguagePrompt(
+            tokens: lm.tokenizer.encode(conversation: task.messages, addGenerationPrompt: true, imagePadCounts: pads),
+            images: images)
     }
 
     /// A kind drawn by the mix's weights.
@@ -145,7 +147,8 @@ public struct TinyLMPretraining {
     public func heldOutTasks() -> [TinyLMTask] {
         var rng = RandomState(seed: settings.evaluationSeed)
         let generator = TinyLMTaskGenerator()
-        return [(TinyLMTask.Kind.vqa, settings.evaluationCount), (.text, settings.evaluationCount), (.indirect, settings.evaluationCount / 2)]
+        let n = settings.evaluationCount
+        return [(TinyLMTask.Kind.vqa, n), (.text, n), (.indirect, n / 2)]
             .flatMap { kind, n in (0..<n).map { _ in generator.task(kind, split: .evaluation, using: &rng) } }
     }
 

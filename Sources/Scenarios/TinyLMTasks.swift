@@ -124,25 +124,28 @@ public struct TinyLMTaskGenerator: Sendable {
             while true {
                 let p = IndirectPromptGenerator().sample(using: &rng)
                 guard PromptSplit.of(caption: p.text) == split else { continue }
-                return TinyLMTask(kind: .indirect, prompt: p.text,
-                                  completion: TinyLMFormat.completion(reasoning: p.reasoning, answer: p.resolved.caption),
-                                  answer: p.resolved.caption, subkind: "indirect")
+                return TinyLMTask(
+                    kind: .indirect, prompt: p.text,
+                    completion: TinyLMFormat.completion(reasoning: p.reasoning, answer: p.resolved.caption),
+                    answer: p.resolved.caption, subkind: "indirect")
             }
         case .vqa:
             while true {
                 let q = VQAGenerator().sample(using: &rng)
                 guard Self.split(of: q) == split else { continue }
-                return TinyLMTask(kind: .vqa, prompt: q.question, image: renderer.render(q.scene),
-                                  completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: q), answer: q.answer),
-                                  answer: q.answer, subkind: q.kind.rawValue)
+                return TinyLMTask(
+                    kind: .vqa, prompt: q.question, image: renderer.render(q.scene),
+                    completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: q), answer: q.answer),
+                    answer: q.answer, subkind: q.kind.rawValue)
             }
         case .text:
             while true {
                 let t = TextTaskGenerator().sample(using: &rng)
                 guard Self.split(of: t) == split else { continue }
-                return TinyLMTask(kind: .text, prompt: t.question,
-                                  completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: t), answer: String(t.answer)),
-                                  answer: String(t.answer), subkind: t.kind.rawValue)
+                return TinyLMTask(
+                    kind: .text, prompt: t.question,
+                    completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: t), answer: String(t.answer)),
+                    answer: String(t.answer), subkind: t.kind.rawValue)
             }
         }
     }
@@ -188,8 +191,9 @@ public struct TinyLMTaskGenerator: Sendable {
             // "Where is the A relative to the B?": both phrases, in the order asked.
             let found = sample.scene.objects
                 .compactMap { o -> (Int, SceneObject)? in
-                    sample.question.range(of: "the \(o.phrase) ").map { (sample.question.distance(from: sample.question.startIndex, to: $0.lowerBound), o) }
-                        ?? sample.question.range(of: "the \(o.phrase)?").map { (sample.question.distance(from: sample.question.startIndex, to: $0.lowerBound), o) }
+                    let q = sample.question
+                    let range = q.range(of: "the \(o.phrase) ") ?? q.range(of: "the \(o.phrase)?")
+                    return range.map { (q.distance(from: q.startIndex, to: $0.lowerBound), o) }
                 }
                 .sorted { $0.0 < $1.0 }.map(\.1)
             return found.map { "\($0.phrase): \($0.cell.name)" }.joined(separator: "; ")

@@ -26,7 +26,8 @@ import UniRLTensor
                 #expect(PromptSplit.of(caption: t.prompt) == split)
                 #expect(t.isCorrect(t.completion ?? ""))
                 let q = g.task(.vqa, split: split, using: &rng)
-                let (hasImage, right, wrong) = (q.image != nil, q.isCorrect(q.completion ?? ""), q.isCorrect("<think></think><answer>xyz</answer>"))
+                let right = q.isCorrect(q.completion ?? ""), wrong = q.isCorrect("<think></think><answer>xyz</answer>")
+                let hasImage = q.image != nil
                 #expect(hasImage && right && !wrong, "\(q.prompt) \(q.completion ?? "")")
             }
         }
@@ -36,7 +37,9 @@ import UniRLTensor
 
     @Test func reasoningStepsAreTheArithmetic() {
         #expect(TinyLMTaskGenerator.reasoning(for: TextTask(question: "What is 7 + 5?", answer: 12, kind: .addition)) == "7+5=12")
-        let erase = TextTask(question: "There are 9 red circles on a page. Ada erases 4 of them. How many are left?", answer: 5, kind: .wordProblem)
+        let erase = TextTask(
+            question: "There are 9 red circles on a page. Ada erases 4 of them. How many are left?",
+            answer: 5, kind: .wordProblem)
         #expect(TinyLMTaskGenerator.reasoning(for: erase) == "9-4=5")
     }
 
@@ -72,7 +75,9 @@ import UniRLTensor
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(throws: TinyLMError.missingFile(path: folder.appendingPathComponent("config.json").path)) { try TinyLM.load(from: folder) }
         let bundled = try #require(TinyLM.bundledDirectory)
-        for f in TinyLM.requiredFiles { try FileManager.default.copyItem(at: bundled.appendingPathComponent(f), to: folder.appendingPathComponent(f)) }
+        for f in TinyLM.requiredFiles {
+            try FileManager.default.copyItem(at: bundled.appendingPathComponent(f), to: folder.appendingPathComponent(f))
+        }
         _ = try TinyLM.load(from: folder)
         // A truncated weight file.
         let weights = folder.appendingPathComponent("model.safetensors")
