@@ -57,13 +57,21 @@ import UniRLTensor
         let kills = Int(ProcessInfo.processInfo.environment["UNIRL_CRASH_SOAK"] ?? "") ?? 12
         var rng = RandomState(seed: 2026)
         var killed = 0
-        for _ in 0..<kills {
-            let p = try launch(binary, arguments(crashed))
-            // Within the first half of what is left of the run, so that load changes rarely let it finish first.
-            let done = Checkpoint.list(in: crashed.appendingPathComponent("checkpoints")).last?.step ?? 0
+        let checkpoints = crashed.appendingPathComponent("checkpoints")
+        for attempt in 0..<kills {
+            let done = Checkpoint.list(in: checkpoints).last?.step ?? 0
             if done == Self.steps { break }
-            let delay = Double(rng.nextUniform()) * 0.5 * runSeconds * Double(Self.steps - done) / Double(Self.steps)
-            try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            let p = try launch(binary, arguments(crashed))
+            if attempt.isMultiple(of: 2) {
+                // Right after the next checkpoint lands: a kill that lands whatever the machine's speed.
+                while p.isRunning && (Checkpoint.list(in: checkpoints).last?.step ?? 0) <= done {
+                    try await Task.sleep(nanoseconds: 1_000_000)
+                }
+            } else {
+                // A random moment within the first half of what is left of the run (inside checkpoint writes too).
+                let delay = Double(rng.nextUniform()) * 0.5 * runSeconds * Double(Self.steps - done) / Double(Self.steps)
+                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            }
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)
                 killed += 1
