@@ -46,7 +46,7 @@ struct MarkedTokensPack: ScenarioPack {
     }
 
     @Test func bundledScenariosAreRegistered() throws {
-        #expect(ScenarioRegistry.shared.all.map(\.name) == ["jpeg-compressibility", "jpeg-incompressibility", "toy-flow", "toy-tokens"])
+        #expect(ScenarioRegistry.shared.all.map(\.name) == ["jpeg-compressibility", "jpeg-incompressibility", "t2i", "toy-flow", "toy-tokens"])
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }
     }
 

@@ -41,13 +41,14 @@ public final class ScenarioRegistry: Sendable {
     /// An empty registry.
     public init() { packs = Mutex([:]) }
 
-    /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`.
+    /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`, `t2i`.
     public static let shared: ScenarioRegistry = {
         let registry = ScenarioRegistry()
         registry.register(ToyTokensPack())
         registry.register(ToyFlowPack())
         registry.register(JPEGPack(direction: .compressibility))
         registry.register(JPEGPack(direction: .incompressibility))
+        registry.register(TextToImagePack())
         return registry
     }()
 
