@@ -18,8 +18,9 @@ struct DemoCommand: AsyncParsableCommand {
             sequences (a few seconds of the tensor engine).
             """)
 
-    @Option(help: "GRPO steps (4 prompts × 8 samples each).") var steps = 60
+    @Option(help: "GRPO steps (4 prompts × 8 samples each).") var steps = TextToImagePack.defaultSteps
     @Option(help: "Held-out evaluation prompts (evenly spaced among the 600 bundled ones).") var evalPrompts = 600
+    @Option(help: "Steps between held-out evaluations during training (eval_curve.png); 0: start and end only.") var evalEvery = 0
     @Option(help: "Output folder.") var output = "runs/demo"
     @Option(help: "Seed of the run.") var seed = 0
     @Flag(help: "Run the engine demo instead (a tiny transformer learns to reverse digit sequences).") var engine = false
@@ -34,7 +35,7 @@ struct DemoCommand: AsyncParsableCommand {
         let pack = try ScenarioRegistry.shared.pack(named: "t2i")
         let summary = try await pack.run(configFile: nil, overrides: [
             "run.steps=\(steps)", "run.seed=\(seed)", "run.output_dir=\(output)", "run.overwrite=true",
-            "scenario.test_prompts=\(evalPrompts)",
+            "scenario.test_prompts=\(evalPrompts)", "scenario.eval_every=\(evalEvery)",
         ])
         print("\nHeld-out ShapesEval (strict GenEval rules, \(summary.evalPrompts) prompts, one image each, same noise):")
         print("| category | before | after |")
@@ -45,7 +46,8 @@ struct DemoCommand: AsyncParsableCommand {
         }
         print(String(format: "| **overall** | **%.1f%%** | **%.1f%%** |", 100 * summary.before, 100 * summary.after))
         print(String(format: "\n%d GRPO steps, %.1f min in all. In %@: samples_start.png, samples_end.png (same prompts and seeds), "
-                     + "reward_curve.png, eval_start.json, eval_end.json, metrics.jsonl, summary.json",
+                     + "reward_curve.png, eval_start.json, eval_end.json, metrics.jsonl, summary.json"
+                     + (evalEvery > 0 ? ", eval_curve.png" : ""),
                      summary.steps, summary.seconds / 60, output))
     }
 }

@@ -21,8 +21,8 @@ public struct TextToImagePack: ScenarioPack {
     public let metricName = "shapes_eval_overall"
     public let experts = [ExpertDeclaration("dm", kind: .sde)]
     public var defaultOverrides: [String] {
-        ["run.steps=120", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
-         "trainer.gradient_accumulation=2", "trainer.advantage_clip=5", "experts.dm.learning_rate=0.0002",
+        ["run.steps=\(Self.defaultSteps)", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
+         "trainer.gradient_accumulation=4", "trainer.advantage_clip=5", "experts.dm.learning_rate=0.0003",
          "experts.dm.beta=0.004", "experts.dm.clip_low=0.0001", "experts.dm.clip_high=0.0001"]
     }
     public var defaultSettings: TextToImageSettings {
@@ -36,6 +36,9 @@ public struct TextToImagePack: ScenarioPack {
     public let evaluationSeed: UInt64 = 0
 
     public func evaluationInterval(settings: TextToImageSettings) -> Int { settings.evalEvery }
+
+    /// GRPO steps of a default run (`unirl demo` runs as many).
+    public static let defaultSteps = 100
 
     public init() {}
 
