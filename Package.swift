@@ -42,7 +42,8 @@ let package = Package(
         // Toy scenarios, rewards and policies: small enough to train in seconds, for tests and examples.
         .target(name: "UniRLToys", dependencies: ["UniRLTensor", "UniRLCore"], path: "Sources/Toys"),
         .target(name: "UniRLExperts", dependencies: ["UniRLTensor", "UniRLCore", "CUniRLKernels"], path: "Sources/Experts"),
-        .target(name: "UniRLRewards", dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld"], path: "Sources/Rewards"),
+        .target(name: "UniRLRewards", dependencies: ["UniRLTensor", "UniRLCore", "UniRLShapesWorld", "UniRLExperts"],
+                path: "Sources/Rewards"),
         .target(name: "UniRLScenarios",
                 dependencies: ["UniRLTensor", "UniRLCore", "UniRLToys", "UniRLShapesWorld", "UniRLRewards", "UniRLExperts"],
                 path: "Sources/Scenarios", resources: [.copy("Resources")]),
@@ -61,7 +62,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ShapesWorldTests", dependencies: ["UniRLShapesWorld"], path: "Tests/ShapesWorldTests"),
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore", "UniRLToys"], path: "Tests/CoreTests"),
-        .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards"], path: "Tests/RewardsTests"),
+        .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards", "UniRLExperts"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts"], path: "Tests/ExpertsTests"),
         .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios", "UniRLToys"], path: "Tests/ScenariosTests"),
     ],

@@ -10,7 +10,7 @@ import UniRLTensor
 /// `unirl pretrain …`: the cold-start training of the bundled tiny models.
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self, PretrainLM.self, PretrainUnified.self])
+        commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.", subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self, PretrainUnified.self])
 }
 
 /// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder
@@ -232,5 +232,68 @@ struct PretrainUnified: ParsableCommand {
         try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
             .write(to: folder.appendingPathComponent("pretrain_unified.json"))
         print("Wrote \(folder.path): lm/, connector/, dm/, vae/, samples.png, eval.json, pretrain_unified.json")
+    }
+}
+
+/// `unirl pretrain clip`: ShapesCLIP (``ShapesCLIPPretraining``), then its held-out evaluation
+/// (``ShapesCLIPEvaluation``); `--evaluate` only evaluates a model folder.
+struct PretrainClip: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clip",
+        abstract: "Train ShapesCLIP contrastively on ShapesWorld renders and captions; report held-out retrieval and zero-shot accuracy.",
+        discussion: """
+        Writes <output>/ (config.json, model.safetensors in F16, vocab.json, merges.txt, \
+        preprocessor_config.json: transformers' CLIP layout) and <output>/evaluation.json. The shipped \
+        model is this command's output with the defaults, copied to Sources/Scenarios/Resources/shapes-clip.
+        """)
+
+    @Option(help: "Optimizer steps.") var steps = ShapesCLIPPretrainingSettings().steps
+    @Option(help: "Pairs per step.") var batchSize = ShapesCLIPPretrainingSettings().batchSize
+    @Option(help: "Peak learning rate.") var learningRate = ShapesCLIPPretrainingSettings().learningRate
+    @Option(help: "Seed of every draw.") var seed: UInt64 = 0
+    @Option(help: "Output folder.") var output = "runs/pretrain-clip"
+    @Option(help: "Held-out pairs of the evaluation.") var pairs = 500
+    @Option(help: "Skip training: evaluate the model folder at this path ('bundled' for the shipped one).") var evaluate: String?
+
+    func run() throws {
+        if let evaluate {
+            let clip = evaluate == "bundled" ? try ShapesCLIP.load() : try CLIPEmbedder(directory: URL(fileURLWithPath: evaluate))
+            report(try ShapesCLIPEvaluation.run(clip, pairs: pairs))
+            return
+        }
+        var settings = ShapesCLIPPretrainingSettings()
+        settings.steps = steps; settings.batchSize = batchSize; settings.learningRate = learningRate; settings.seed = seed
+        print("Pretraining ShapesCLIP (\(steps) steps of \(batchSize) pairs)…")
+        let bar = ProgressBar(total: steps, keys: ["loss"])
+        var losses: [Float] = []
+        let start = Date()
+        let trained = try ShapesCLIPPretraining(settings: settings).run { p in
+            losses.append(p.loss)
+            bar.update(step: p.step, metrics: ["loss": Double(p.loss)])
+        }
+        bar.finish()
+        let seconds = Date().timeIntervalSince(start)
+        let head = losses.prefix(50), tail = losses.suffix(50)
+        print(String(format: "loss (mean of 50 steps) %.4f → %.4f; %d parameters; training took %.1f min",
+                     head.reduce(0, +) / Float(max(head.count, 1)), tail.reduce(0, +) / Float(max(tail.count, 1)),
+                     trained.model.parameterCount(), seconds / 60))
+        let folder = URL(fileURLWithPath: output)
+        try trained.save(to: folder)
+        let saved = try CLIPEmbedder(directory: folder)   // the F16 weights, as shipped
+        let result = try ShapesCLIPEvaluation.run(saved, pairs: pairs)
+        report(result)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result).write(to: folder.appendingPathComponent("evaluation.json"))
+        let record: [String: Any] = ["seconds": seconds, "losses": losses.map(Double.init)]
+        try JSONSerialization.data(withJSONObject: record).write(to: folder.appendingPathComponent("losses.json"))
+        print("Wrote \(folder.path)")
+    }
+
+    func report(_ r: ShapesCLIPEvaluation) {
+        print(String(format: "held-out retrieval recall@1 over %d pairs: image→text %.1f%%, text→image %.1f%%",
+                     r.pairs, 100 * r.imageToTextRecall, 100 * r.textToImageRecall))
+        print(String(format: "zero-shot accuracy: colour %.1f%% (6-way), shape %.1f%% (3-way), count %.1f%% (4-way)",
+                     100 * r.colourAccuracy, 100 * r.shapeAccuracy, 100 * r.countAccuracy))
     }
 }

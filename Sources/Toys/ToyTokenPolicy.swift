@@ -15,6 +15,8 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
     public struct Rollout: RecordedActions, Sendable {
         public let tokens: [Int]
         public let actionLogProbs: [Float]
+        /// Whether the sequence counts as cut at the length limit (see ``ToyTokenPolicy/truncationToken``).
+        public var isTruncated = false
     }
 
     public let name: String
@@ -23,9 +25,14 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
     public let length: Int
     public let network: ToyMLP
     public var module: any Module { network }
+    /// A sequence that ends with this token counts as truncated (a stand-in for a language model
+    /// that reached its length limit without an end-of-sequence token). Default none.
+    public var truncationToken: Int?
 
-    public init(name: String = "lm", promptCount: Int, vocabularySize: Int, length: Int, hidden: Int = 32,
-                rng: inout RandomState) {
+    public init(
+        name: String = "lm", promptCount: Int, vocabularySize: Int, length: Int, hidden: Int = 32,
+        rng: inout RandomState
+    ) {
         self.name = name
         self.promptCount = promptCount
         self.vocabularySize = vocabularySize
@@ -66,7 +73,10 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
                 previous[r] = choice
             }
         }
-        return (0..<n).map { Rollout(tokens: tokens[$0], actionLogProbs: logProbs[$0]) }
+        return (0..<n).map {
+            let truncated = truncationToken != nil && tokens[$0].last == truncationToken
+            return Rollout(tokens: tokens[$0], actionLogProbs: logProbs[$0], isTruncated: truncated)
+        }
     }
 
     /// Teacher-forced replay of every rollout in one batch of rows.
@@ -80,7 +90,8 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
         }
         let lp = logProbabilities(prompts: prompts, positions: positions, previous: previous)
         let chosen = lp.reshaped([lp.elementCount]).indexSelect(axis: 0, picks)
-        let entropy = withoutGrad { -(lp.exp() * lp).sum(axis: 1) }
+        // On the tape, so that an entropy bonus (`entropy_coeff`) can train it.
+        let entropy = -(lp.exp() * lp).sum(axis: 1)
         var out: [TokenReplay] = [], offset = 0
         for r in rollouts {
             let range = offset..<(offset + r.tokens.count)
@@ -102,4 +113,3 @@ public final class ToyTokenPolicy: DiscretePolicyExpert {
         return out
     }
 }
-

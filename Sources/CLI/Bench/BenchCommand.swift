@@ -7,7 +7,7 @@ import UniRLTensor
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Print benchmark tables.",
-        subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self])
+        subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self])
 }
 
 struct TensorBench: ParsableCommand {

@@ -127,6 +127,23 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     public var adamEpsilon: Float = 1e-8
     public var weightDecay: Float = 0
     public var momentum: Float = 0
+    /// How rewards become advantages. Default `grpo` (group-relative, scaled by
+    /// `advantage_scaling`); see ``AdvantageEstimator``.
+    public var advantageEstimator: AdvantageEstimator = .grpo
+    /// With several rewards: normalise their weighted sum (the default, `sum_then_normalize`) or
+    /// turn each reward into advantages on its own and sum those (`normalize_then_sum`).
+    public var rewardAggregation: RewardAggregationOrder = .sumThenNormalize
+    /// Weights of the rewards by their logged names (`rewards/<name>/*`); when non-empty the total
+    /// is recomputed from each reward's own scores as Σ w·r, names not listed weighing 1 (TRL's
+    /// `reward_weights`, here by name). Default empty (the scenario's own combination).
+    public var rewardWeights: [String: Float] = [:]
+    /// Leave completions that hit the length limit out of the loss (and of its normaliser), TRL's
+    /// `mask_truncated_completions`. Token segments only: SDE segments are never truncated. Default false.
+    public var maskTruncatedCompletions: Bool = false
+    /// Decay d of an exponential moving average of the trained weights, updated after every step
+    /// (θ_ema ← d·θ_ema + (1 − d)·θ); ``GRPOTrainer/evaluate(split:samplesPerPrompt:seed:)`` uses it
+    /// and checkpoints keep it (flow_grpo's `train.ema`). 0 (the default) keeps none.
+    public var emaDecay: Float = 0
 
     public init() {}
 
@@ -150,6 +167,11 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case adamEpsilon = "adam_epsilon"
         case weightDecay = "weight_decay"
         case momentum
+        case advantageEstimator = "advantage_estimator"
+        case rewardAggregation = "reward_aggregation"
+        case rewardWeights = "reward_weights"
+        case maskTruncatedCompletions = "mask_truncated_completions"
+        case emaDecay = "ema_decay"
     }
 }
 
@@ -183,6 +205,35 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
     /// L of `dr_grpo` aggregation (the maximum number of actions); 0 uses the longest segment of
     /// the step. Default 0.
     public var maxLength: Int = 0
+    /// The per-action policy loss: `ppo_clip` (the default), `cispo` or `sapo` (``PolicyLossKind``).
+    public var policyLoss: PolicyLossKind = .ppoClip
+    /// `token` (the default) or `sequence` (GSPO: one geometric-mean ratio per segment; for SDE
+    /// segments one per trajectory), TRL's `importance_sampling_level`.
+    public var importanceSamplingLevel: ImportanceSamplingLevel = .token
+    /// Dual clip c (> 1) bounding the loss of negative-advantage actions by −c·A (verl's
+    /// `clip_ratio_c`); 0 disables. Default 0.
+    public var clipRatioC: Float = 0
+    /// Two-sided GRPO's δ (> 1), an upper bound on ρ in the unclipped term (TRL's `delta`); 0 disables. Default 0.
+    public var delta: Float = 0
+    /// SAPO's gate temperatures τ_pos and τ_neg. Defaults 1 and 1.05 (TRL).
+    public var sapoTemperaturePositive: Float = 1
+    public var sapoTemperatureNegative: Float = 1.05
+    /// Entropy bonus: −coeff·(weighted mean entropy) added to the loss (verl's `entropy_coeff`).
+    /// Token segments whose replay gives entropy on the tape; SDE steps have a fixed entropy
+    /// (σ_t is not learned), so it has no meaning there. Default 0.
+    public var entropyCoeff: Float = 0
+    /// Keep only the actions whose entropy is at or above this quantile's complement: 1 keeps all,
+    /// 0.2 the top 20% per micro-batch ("80/20", TRL's `top_entropy_quantile`). Token segments only;
+    /// SDE segments are kept whole. Default 1.
+    public var topEntropyQuantile: Float = 1
+    /// LoRA rank r; 0 (the default) trains the full weights. With r > 0 the trainer attaches
+    /// adapters (``LoRA``) to this expert's Linear layers named by `lora_target_modules` and trains
+    /// only them; the reference (β > 0) is then the adapter-free base model, as in flow_grpo.
+    public var loraRank: Int = 0
+    /// LoRA α (scale α/r). Default 16.
+    public var loraAlpha: Float = 16
+    /// Layer names or `*` patterns (PEFT's `target_modules`); empty (the default) adapts every Linear.
+    public var loraTargetModules: [String] = []
 
     public init() {}
 
@@ -224,6 +275,17 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
         case minLrRatio = "min_lr_ratio"
         case frozen
         case maxLength = "max_length"
+        case policyLoss = "policy_loss"
+        case importanceSamplingLevel = "importance_sampling_level"
+        case clipRatioC = "clip_ratio_c"
+        case delta
+        case sapoTemperaturePositive = "sapo_temperature_pos"
+        case sapoTemperatureNegative = "sapo_temperature_neg"
+        case entropyCoeff = "entropy_coeff"
+        case topEntropyQuantile = "top_entropy_quantile"
+        case loraRank = "lora_rank"
+        case loraAlpha = "lora_alpha"
+        case loraTargetModules = "lora_target_modules"
     }
 }
 
@@ -244,6 +306,7 @@ extension GRPOConfiguration {
         try check(trainer.gradientAccumulation >= 1, "trainer.gradient_accumulation", "must be ≥ 1")
         try check(trainer.advantageClip >= 0, "trainer.advantage_clip", "must be ≥ 0")
         try check(trainer.maxGradNorm >= 0, "trainer.max_grad_norm", "must be ≥ 0")
+        try check(trainer.emaDecay >= 0 && trainer.emaDecay < 1, "trainer.ema_decay", "must be in [0, 1)")
         try check(trainer.trackerBufferSize >= 1, "trainer.tracker_buffer_size", "must be ≥ 1")
         for (name, e) in experts {
             try check(e.clipLow >= 0 && e.clipLow < 1, "experts.\(name).clip_low", "must be in [0, 1)")
@@ -252,6 +315,22 @@ extension GRPOConfiguration {
             try check(e.learningRate >= 0, "experts.\(name).learning_rate", "must be ≥ 0")
             try check(e.warmupSteps >= 0, "experts.\(name).warmup_steps", "must be ≥ 0")
             try check(e.maxLength >= 0, "experts.\(name).max_length", "must be ≥ 0")
+            try check(e.clipRatioC == 0 || e.clipRatioC > 1, "experts.\(name).clip_ratio_c", "must be 0 (off) or > 1")
+            try check(e.delta == 0 || e.delta > 1, "experts.\(name).delta", "must be 0 (off) or > 1")
+            try check(e.sapoTemperaturePositive > 0, "experts.\(name).sapo_temperature_pos", "must be > 0")
+            try check(e.sapoTemperatureNegative > 0, "experts.\(name).sapo_temperature_neg", "must be > 0")
+            try check(e.loraRank >= 0, "experts.\(name).lora_rank", "must be ≥ 0")
+            try check(e.entropyCoeff >= 0, "experts.\(name).entropy_coeff", "must be ≥ 0")
+            try check(
+                e.topEntropyQuantile > 0 && e.topEntropyQuantile <= 1, "experts.\(name).top_entropy_quantile",
+                "must be in (0, 1]")
+        }
+        try check(
+            !(trainer.rewardAggregation == .normalizeThenSum && trainer.advantageScaling == .perPromptTracker
+                && trainer.advantageEstimator == .grpo),
+            "trainer.reward_aggregation", "normalize_then_sum cannot be combined with the per-prompt tracker")
+        for (name, w) in trainer.rewardWeights {
+            try check(w.isFinite, "trainer.reward_weights.\(name)", "must be finite")
         }
     }
 }

@@ -13,15 +13,18 @@ extension GRPOTrainer {
             for (n, p) in e.parameters {
                 weights["\(e.name).\(n)"] = p.value.detached()
                 if let r = referenceValues[ObjectIdentifier(p)] { reference["\(e.name).\(n)"] = r }
+                if let m = emaValues[ObjectIdentifier(p)] { weights["ema.\(e.name).\(n)"] = m }
             }
             let state = e.optimizer.state()
             for (k, v) in state.buffers { optimizer["\(e.name).\(k)"] = v }
             steps[e.name] = state.stepCount
         }
-        let state = TrainerState(step: step, samplingRNG: samplingRNG, trainingRNG: trainingRNG,
-                                 tracker: tracker, optimizerSteps: steps)
-        return Checkpoint(weights: weights, reference: reference, optimizer: optimizer, state: state, configuration: configuration,
-                          scenarioSettings: scenarioSettings)
+        let state = TrainerState(
+            step: step, samplingRNG: samplingRNG, trainingRNG: trainingRNG,
+            tracker: tracker, optimizerSteps: steps)
+        return Checkpoint(
+            weights: weights, reference: reference, optimizer: optimizer, state: state, configuration: configuration,
+            scenarioSettings: scenarioSettings)
     }
 
     /// Writes ``checkpoint()`` atomically to `directory`.
@@ -43,6 +46,12 @@ extension GRPOTrainer {
                         throw CheckpointError.shapeMismatch(name: "reference " + key, expected: p.shape, found: r.shape)
                     }
                     referenceValues[ObjectIdentifier(p)] = r
+                }
+                if emaValues[ObjectIdentifier(p)] != nil {
+                    guard let m = checkpoint.weights["ema." + key], m.shape == p.shape else {
+                        throw CheckpointError.missingTensor("ema." + key)
+                    }
+                    emaValues[ObjectIdentifier(p)] = m
                 }
             }
         }

@@ -4,7 +4,7 @@ import UniRLTensor
 /// Sums over the actions of one expert that the step's metrics are made of (clip fractions,
 /// approximate KL, ratio range, entropy).
 struct ExpertLossStatistics {
-    var actions = 0, low = 0, high = 0
+    var actions = 0, low = 0, high = 0, dual = 0, masked = 0
     var klSum = 0.0, approxKLSum = 0.0, ratioSum = 0.0
     var ratioMin = Double.infinity, ratioMax = -Double.infinity
     var entropySum = 0.0, entropyCount = 0
@@ -14,6 +14,8 @@ struct ExpertLossStatistics {
         actions += other.actions
         low += other.low
         high += other.high
+        dual += other.dual
+        masked += other.masked
         klSum += other.klSum
         approxKLSum += other.approxKLSum
         ratioSum += other.ratioSum
@@ -28,15 +30,23 @@ struct ExpertLossStatistics {
 extension GRPOTrainer {
     /// λ_e·Σ w·ℓ_surrogate + β_e·Σ w·KL over the actions of one expert's segments in a micro-batch,
     /// and the statistics of those actions.
-    func expertLoss(_ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
-                    weights: Tensor) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
+    func expertLoss(
+        _ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
+        weights: Tensor
+    ) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
         let s = e.settings
         let logProbs = Tensor.concatenate(items.map { $0.replay.logProbs.reshaped([$0.segment.actionCount]) }, axis: 0)
         let old = Tensor(items.flatMap(\.segment.oldLogProbs))
         let perActionAdvantage = items.flatMap { [Float](repeating: $0.advantage, count: $0.segment.actionCount) }
-        let surrogate = ClippedSurrogate(epsilonLow: s.clipLow, epsilonHigh: s.clipHigh)
-        let (perAction, ratio) = surrogate.loss(logProbs: logProbs, oldLogProbs: old, advantages: Tensor(perActionAdvantage))
-        var loss = (perAction * weights).sum() * s.lossWeight
+        let surrogate = ClippedSurrogate(settings: s)
+        let lengths = s.importanceSamplingLevel == .sequence ? items.map(\.segment.actionCount) : nil
+        let (perAction, ratio) = surrogate.loss(
+            logProbs: logProbs, oldLogProbs: old, advantages: Tensor(perActionAdvantage),
+            segmentLengths: lengths)
+        let entropyMask = try highEntropyMask(items, quantile: s.topEntropyQuantile, expert: e.name)
+        let surrogateWeights = entropyMask.map { weights * Tensor($0) } ?? weights
+        var loss = (perAction * surrogateWeights).sum() * s.lossWeight
+        if s.entropyCoeff > 0 { loss = loss - (try entropyTerm(items, weights: weights, expert: e.name)) * s.entropyCoeff }
 
         var klValues: [Float] = []
         if s.beta > 0 {
@@ -50,8 +60,10 @@ extension GRPOTrainer {
                     kls.append(KLPenalty.k3(logProbs: r.logProbs.reshaped([item.segment.actionCount]), referenceLogProbs: Tensor(ref)))
                 case .sde(let r):
                     guard let ref = item.segment.referenceMeans else { throw TrainerError.badReplay("no reference means for '\(e.name)'") }
-                    kls.append(KLPenalty.gaussian(means: r.means, referenceMeans: ref, noiseScales: r.noiseScales,
-                                                  stepSizes: r.stepSizes, variant: s.klVariant))
+                    kls.append(
+                        KLPenalty.gaussian(
+                            means: r.means, referenceMeans: ref, noiseScales: r.noiseScales,
+                            stepSizes: r.stepSizes, variant: s.klVariant))
                 }
             }
             let kl = Tensor.concatenate(kls, axis: 0)
@@ -65,6 +77,8 @@ extension GRPOTrainer {
         stats.actions += ratios.count
         stats.low += counts.low
         stats.high += counts.high
+        stats.dual += surrogate.dualClipCount(ratios: ratios, advantages: perActionAdvantage)
+        stats.masked += entropyMask.map { m in m.filter { $0 == 0 }.count } ?? 0
         stats.klSum += klValues.reduce(0.0) { $0 + Double($1) }
         for k in ratios.indices {
             let d = Double(lp[k] - oldValues[k])
@@ -80,5 +94,52 @@ extension GRPOTrainer {
             }
         }
         return (loss, stats)
+    }
+}
+
+// Token selection and the entropy bonus.
+extension GRPOTrainer {
+    /// 1 for the actions kept by `top_entropy_quantile` ρ < 1, 0 for the others (TRL's
+    /// `get_high_entropy_mask`): a token is kept when its entropy is ≥ the (1 − ρ) quantile, linearly
+    /// interpolated as `torch.quantile`, of the entropies of this micro-batch's tokens. SDE actions
+    /// are always kept. `nil` when ρ = 1.
+    func highEntropyMask(
+        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], quantile: Float,
+        expert: String
+    ) throws -> [Float]? {
+        guard quantile < 1 else { return nil }
+        var perItem: [[Float]?] = []
+        for item in items {
+            switch item.replay {
+            case .tokens(let r):
+                guard let h = r.entropy else {
+                    throw TrainerError.badReplay("top_entropy_quantile needs token entropies, and '\(expert)' gives none")
+                }
+                perItem.append(h.scalars)
+            case .sde: perItem.append(nil)
+            }
+        }
+        return TokenSelection.highEntropyMask(entropies: perItem, actionCounts: items.map(\.segment.actionCount), quantile: quantile)
+    }
+
+    /// Σ w·H over the token actions, on the tape (the entropy bonus of `entropy_coeff`).
+    func entropyTerm(
+        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], weights: Tensor,
+        expert: String
+    ) throws -> Tensor {
+        var parts: [Tensor] = []
+        for item in items {
+            switch item.replay {
+            case .tokens(let r):
+                guard let h = r.entropy, h.requiresGrad else {
+                    throw TrainerError.badReplay("entropy_coeff needs token entropies on the tape, and '\(expert)' gives none")
+                }
+                parts.append(h.reshaped([item.segment.actionCount]))
+            case .sde:
+                // A Gaussian step's entropy depends only on σ_t, which is not learned: no bonus.
+                parts.append(Tensor.zeros([item.segment.actionCount]))
+            }
+        }
+        return (Tensor.concatenate(parts, axis: 0) * weights).sum()
     }
 }

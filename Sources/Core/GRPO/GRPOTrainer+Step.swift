@@ -22,23 +22,33 @@ extension GRPOTrainer {
         clock = Date()
         var evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
         if evaluation.totals.count != trajectories.count {
-            warnings.append("the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "
-                            + "the step makes no update")
+            warnings.append(
+                "the reward returned \(evaluation.totals.count) results for \(trajectories.count) samples; "
+                    + "the step makes no update")
             evaluation.totals = Array(repeating: .failed, count: trajectories.count)
         }
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        if !t.rewardWeights.isEmpty { evaluation = evaluation.reweighted(t.rewardWeights) }
         let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
-        let advantages = GroupAdvantage.compute(
-            rewards: evaluation.totals, groups: trajectories.map(\.promptIndex), scaling: t.advantageScaling,
-            clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys)
+        let groups = trajectories.map(\.promptIndex)
+        var advantages = GroupAdvantage.compute(
+            rewards: evaluation.totals, groups: groups, scaling: t.advantageScaling,
+            clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys,
+            estimator: t.advantageEstimator)
+        if t.rewardAggregation == .normalizeThenSum && evaluation.components.count > 1 {
+            advantages = GroupAdvantage.normalizingEachReward(
+                advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
+                estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
+        }
         recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
         try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
+        updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
 
         step += 1

@@ -5,8 +5,10 @@ import UniRLTensor
 extension GRPOTrainer {
     // MARK: - Update
 
-    func update(_ trajectories: inout [Trajectory<S.Output>], advantages adv: GroupAdvantageResult,
-                metrics: inout [String: Double], warnings: inout [String]) throws {
+    func update(
+        _ trajectories: inout [Trajectory<S.Output>], advantages adv: GroupAdvantageResult,
+        metrics: inout [String: Double], warnings: inout [String]
+    ) throws {
         let t = configuration.trainer
         let acting = Set(trajectories.flatMap { $0.segments.map(\.expert) })
         let active = trainable.filter { acting.contains($0.name) }
@@ -32,8 +34,9 @@ extension GRPOTrainer {
         for epoch in 0..<t.innerEpochs {
             let parts = epoch == 0 ? firstEpoch : partition(epochOrder(included))
             for minibatch in parts {
-                let outcome = try optimizerStep(minibatch, trajectories: trajectories, advantages: adv.advantages,
-                                                active: active, longest: longest, stats: &stats)
+                let outcome = try optimizerStep(
+                    minibatch, trajectories: trajectories, advantages: adv.advantages,
+                    active: active, longest: longest, stats: &stats)
                 losses.append(outcome.loss)
                 if outcome.gradNorm.isFinite { norms.append(Double(outcome.gradNorm)) }
                 if let w = outcome.warning { warnings.append(w); skipped += 1 }
@@ -49,6 +52,8 @@ extension GRPOTrainer {
             metrics[metricName("clip_ratio/low_mean", e.name)] = Double(s.low) / n
             metrics[metricName("clip_ratio/high_mean", e.name)] = Double(s.high) / n
             metrics[metricName("clip_ratio/region_mean", e.name)] = Double(s.low + s.high) / n
+            if e.settings.clipRatioC > 0 { metrics[metricName("clip_ratio/dual_mean", e.name)] = Double(s.dual) / n }
+            if e.settings.topEntropyQuantile < 1 { metrics[metricName("entropy_mask/masked_frac", e.name)] = Double(s.masked) / n }
             metrics[metricName("approx_kl", e.name)] = s.approxKLSum / n
             metrics[metricName("ratio/mean", e.name)] = s.ratioSum / n
             metrics[metricName("ratio/min", e.name)] = s.ratioMin
@@ -80,8 +85,10 @@ extension GRPOTrainer {
 
     /// Fills in log π_old (recomputed with the first epoch's batching, so that ρ = 1 exactly at
     /// the first update) and the reference's log-probs or step means, without a tape.
-    func prepareOldAndReference(_ trajectories: inout [Trajectory<S.Output>], microBatches: [[Int]],
-                                active: [TrainableExpert], metrics: inout [String: Double]) throws {
+    func prepareOldAndReference(
+        _ trajectories: inout [Trajectory<S.Output>], microBatches: [[Int]],
+        active: [TrainableExpert], metrics: inout [String: Double]
+    ) throws {
         let names = Set(active.map(\.name))
         let referenceNames = Set(active.filter { $0.settings.beta > 0 }.map(\.name))
         let recompute = configuration.trainer.recomputeOldLogProbs
@@ -151,6 +158,12 @@ extension GRPOTrainer {
         return out
     }
 
+    /// Whether a segment enters the loss: not when it is a truncated completion and
+    /// `mask_truncated_completions` is on.
+    func takesPart(_ segment: TrajectorySegment) -> Bool {
+        !(configuration.trainer.maskTruncatedCompletions && segment.isTruncated)
+    }
+
     struct StepOutcome {
         var loss: Double
         var gradNorm: Float
@@ -159,9 +172,11 @@ extension GRPOTrainer {
 
     /// One optimizer step over a minibatch: replay with gradients, loss, backward per micro-batch,
     /// clip, step, with the non-finite guards.
-    func optimizerStep(_ minibatch: [[Int]], trajectories: [Trajectory<S.Output>], advantages: [Float],
-                       active: [TrainableExpert], longest: [String: Int],
-                       stats: inout [String: ExpertLossStatistics]) throws -> StepOutcome {
+    func optimizerStep(
+        _ minibatch: [[Int]], trajectories: [Trajectory<S.Output>], advantages: [Float],
+        active: [TrainableExpert], longest: [String: Int],
+        stats: inout [String: ExpertLossStatistics]
+    ) throws -> StepOutcome {
         let aggregation = configuration.trainer.lossAggregation
         let allParameters = trainable.flatMap { $0.parameters.map(\.parameter) }
         for p in allParameters { p.zeroGrad() }
@@ -170,7 +185,7 @@ extension GRPOTrainer {
         // Normalisers over the whole minibatch, so that accumulation does not change the gradient.
         var segmentCount: [String: Int] = [:], actionCount: [String: Int] = [:]
         for i in minibatch.flatMap({ $0 }) {
-            for s in trajectories[i].segments {
+            for s in trajectories[i].segments where takesPart(s) {
                 segmentCount[s.expert, default: 0] += 1
                 actionCount[s.expert, default: 0] += s.actionCount
             }
@@ -185,15 +200,19 @@ extension GRPOTrainer {
             for e in active {
                 var items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)] = []
                 for (k, i) in micro.enumerated() {
-                    for (j, s) in batch[k].segments.enumerated() where s.expert == e.name {
+                    for (j, s) in batch[k].segments.enumerated() where s.expert == e.name && takesPart(s) {
                         items.append((s, replays[k][j]!, advantages[i]))
                     }
                 }
                 guard !items.isEmpty else { continue }
                 let maxLength = e.settings.maxLength > 0 ? e.settings.maxLength : (longest[e.name] ?? 1)
-                let weights = aggregation.weights(actionCounts: items.map(\.segment.actionCount),
-                                                  trajectories: segmentCount[e.name] ?? 1,
-                                                  actions: actionCount[e.name] ?? 1, maxLength: maxLength)
+                let weights = aggregation.weights(
+                    actionCounts: items.map(\.segment.actionCount),
+                    trajectories: segmentCount[e.name] ?? 1,
+                    actions: actionCount[e.name] ?? 1, maxLength: maxLength,
+                    microBatchActions: items.reduce(0) { $0 + $1.segment.actionCount },
+                    microBatches: minibatch.count,
+                    globalActions: globalActionCount?(e.name, actionCount[e.name] ?? 1))
                 let (term, termStats) = try expertLoss(e, items: items, weights: Tensor(weights))
                 stats[e.name, default: ExpertLossStatistics()].add(termStats)
                 total = total.map { $0 + term } ?? term
@@ -221,8 +240,9 @@ extension GRPOTrainer {
         if let first = bad.first {
             for (p, v) in savedValues { p.assign(v) }
             for (e, s) in zip(stepping, savedStates) { try e.optimizer.load(s) }
-            return StepOutcome(loss: lossValue, gradNorm: norm,
-                               warning: "the update would put NaN or infinity into '\(first)'; it is undone")
+            return StepOutcome(
+                loss: lossValue, gradNorm: norm,
+                warning: "the update would put NaN or infinity into '\(first)'; it is undone")
         }
         return StepOutcome(loss: lossValue, gradNorm: norm, warning: nil)
     }

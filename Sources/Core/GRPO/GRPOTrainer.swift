@@ -54,8 +54,10 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `advantages/mean|std|min|max|clipped_frac`, `samples/failed|unscored`, `groups/dropped`;
 /// per expert (prefixed `<expert>/` when the scenario has several experts): `kl` (β > 0),
 /// `approx_kl` (½·mean (log π_θ − log π_old)²), `ratio/mean|min|max`,
-/// `clip_ratio/low_mean|high_mean|region_mean`, `entropy`, `completions/mean_length`,
-/// `completions/clipped_ratio`, `learning_rate`, `logprob_mismatch/max`; and `loss`, `grad_norm`
+/// `clip_ratio/low_mean|high_mean|region_mean`, `clip_ratio/dual_mean` (with `clip_ratio_c`), `entropy`,
+/// `entropy_mask/masked_frac` (with `top_entropy_quantile` < 1), `completions/mean_length|min_length|max_length`,
+/// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
+/// `logprob_mismatch/max`; and `loss`, `grad_norm`
 /// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds).
 ///
 /// ```swift
@@ -68,6 +70,10 @@ public final class GRPOTrainer<S: Scenario> {
     public var logger: Logger
     /// GRPO steps completed.
     public internal(set) var step = 0
+    /// N_global of `dapo` aggregation: given an expert's name and the number of its actions in this
+    /// process's optimizer step, the number over every data-parallel rank. A data-parallel layer
+    /// sets it to an all-reduce sum; `nil` (the default, one process) uses the local count.
+    public var globalActionCount: ((_ expert: String, _ localCount: Int) -> Int)?
     /// The generator of prompt draws and rollouts.
     public internal(set) var samplingRNG: RandomState
     /// The generator of minibatch shuffles.
@@ -84,6 +90,8 @@ public final class GRPOTrainer<S: Scenario> {
     var trainable: [TrainableExpert] = []
     /// The frozen reference's value of every trainable parameter (when some β > 0).
     var referenceValues: [ObjectIdentifier: Tensor] = [:]
+    /// The moving average of every trainable parameter (when `trainer.ema_decay` > 0).
+    var emaValues: [ObjectIdentifier: Tensor] = [:]
 
     final class TrainableExpert {
         let expert: AnyPolicyExpert
@@ -93,8 +101,10 @@ public final class GRPOTrainer<S: Scenario> {
         let schedule: LearningRateSchedule
         var name: String { expert.name }
 
-        init(expert: AnyPolicyExpert, settings: ExpertSettings, parameters: [(name: String, parameter: Parameter)],
-             optimizer: any Optimizer, schedule: LearningRateSchedule) {
+        init(
+            expert: AnyPolicyExpert, settings: ExpertSettings, parameters: [(name: String, parameter: Parameter)],
+            optimizer: any Optimizer, schedule: LearningRateSchedule
+        ) {
             self.expert = expert
             self.settings = settings
             self.parameters = parameters
@@ -113,8 +123,10 @@ public final class GRPOTrainer<S: Scenario> {
         var root = RandomState(seed: UInt64(configuration.run.seed))
         samplingRNG = root.fork()
         trainingRNG = root.fork()
-        tracker = PerPromptStatTracker(bufferSize: configuration.trainer.trackerBufferSize,
-                                       minimumCount: configuration.trainer.trackerMinCount)
+        var adapterRNG = root.fork()
+        tracker = PerPromptStatTracker(
+            bufferSize: configuration.trainer.trackerBufferSize,
+            minimumCount: configuration.trainer.trackerMinCount)
         trainPrompts = try scenario.prompts(.train)
         guard !trainPrompts.isEmpty else { throw TrainerError.noPrompts }
 
@@ -128,15 +140,27 @@ public final class GRPOTrainer<S: Scenario> {
         for e in scenario.experts {
             let s = configuration.settings(for: e.name, kind: e.kind)
             if s.frozen { e.module.freeze(); continue }
+            if s.loraRank > 0 {
+                let targets = s.loraTargetModules.isEmpty ? ["*"] : s.loraTargetModules
+                try LoRA.attach(to: e.module, targets: targets, rank: s.loraRank, alpha: s.loraAlpha, rng: &adapterRNG)
+            }
             let params = e.module.trainableParameters().filter { claimed.insert(ObjectIdentifier($0.parameter)).inserted }
             guard !params.isEmpty else { continue }
-            let optimizer: any Optimizer = switch t.optimizer {
-            case .adamw: AdamW(parameters: params, learningRate: s.learningRate, beta1: t.adamBeta1, beta2: t.adamBeta2,
-                               epsilon: t.adamEpsilon, weightDecay: t.weightDecay)
-            case .sgd: SGD(parameters: params, learningRate: s.learningRate, momentum: t.momentum, weightDecay: t.weightDecay)
-            }
-            trainable.append(TrainableExpert(expert: e, settings: s, parameters: params, optimizer: optimizer,
-                                             schedule: s.schedule(totalSteps: configuration.run.steps)))
+            let optimizer: any Optimizer =
+                switch t.optimizer {
+                case .adamw:
+                    AdamW(
+                        parameters: params, learningRate: s.learningRate, beta1: t.adamBeta1, beta2: t.adamBeta2,
+                        epsilon: t.adamEpsilon, weightDecay: t.weightDecay)
+                case .sgd: SGD(parameters: params, learningRate: s.learningRate, momentum: t.momentum, weightDecay: t.weightDecay)
+                }
+            trainable.append(
+                TrainableExpert(
+                    expert: e, settings: s, parameters: params, optimizer: optimizer,
+                    schedule: s.schedule(totalSteps: configuration.run.steps)))
+        }
+        if configuration.trainer.emaDecay > 0 {
+            for e in trainable { for (_, p) in e.parameters { emaValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
         if trainable.contains(where: { $0.settings.beta > 0 }) {
             for e in trainable { for (_, p) in e.parameters { referenceValues[ObjectIdentifier(p)] = p.value.detached() } }

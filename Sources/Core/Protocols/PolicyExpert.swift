@@ -52,7 +52,8 @@ public protocol PolicyExpert: AnyObject {
 public struct TokenReplay {
     /// log π_θ(token_k | prefix_k), shape `[tokens]`, on the tape.
     public var logProbs: Tensor
-    /// The entropy of π_θ(· | prefix_k) per token, shape `[tokens]`, off the tape (a metric).
+    /// The entropy of π_θ(· | prefix_k) per token, shape `[tokens]`: a metric, the input of
+    /// `top_entropy_quantile`, and — when on the tape — of the entropy bonus `entropy_coeff`.
     public var entropy: Tensor?
 
     public init(logProbs: Tensor, entropy: Tensor? = nil) {

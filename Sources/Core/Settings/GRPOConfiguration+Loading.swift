@@ -1,9 +1,10 @@
 import Foundation
 
 extension GRPOConfiguration: MergeableSettings {
-    /// `experts` takes new entries; each starts from ``ExpertSettings/init()``.
+    /// `experts` takes new entries, each starting from ``ExpertSettings/init()``;
+    /// `trainer.reward_weights` takes new reward names, each starting from weight 1.
     public static var openMaps: [String: ConfigNode] {
-        ["experts": (try? ConfigNode.encoding(ExpertSettings())) ?? .object([:])]
+        ["experts": (try? ConfigNode.encoding(ExpertSettings())) ?? .object([:]), "trainer.reward_weights": .double(1)]
     }
 
     /// Reads a JSON document; keys not given keep their defaults.

@@ -3,6 +3,9 @@
 public final class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
+    /// A low-rank adapter added to the output (``LoRA``); its weights appear as `lora_A.weight` and
+    /// `lora_B.weight` under this layer, as PEFT names them. Default none.
+    public var adapter: LoRAAdapter?
 
     public init(inputSize: Int, outputSize: Int, bias: Bool = true, rng: inout RandomState) {
         let bound = 1 / Float(inputSize).squareRoot()
@@ -16,8 +19,12 @@ public final class Linear: Module {
         return p
     }
 
+    public var submodules: [String: any Module] { adapter?.submodules ?? [:] }
+
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        x.linear(weight: weight.value, bias: bias?.value)
+        let base = x.linear(weight: weight.value, bias: bias?.value)
+        guard let adapter, adapter.isEnabled else { return base }
+        return base + adapter(x)
     }
 }
 

@@ -10,5 +10,6 @@ enum ParityKinds {
         "qwen2_5_vl": QwenVLParity.runner,
         "meta_query_connector": ConnectorParity.run,
         "unified_t2i": UnifiedParity.run,
+        "clip": CLIPParity.runner,
     ]
 }
