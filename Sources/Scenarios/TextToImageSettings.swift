@@ -26,6 +26,11 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
     public var testPrompts = 48
     /// Seed of the training prompts. Default 1.
     public var promptSeed = 1
+    /// The unified model folder (lm/, connector/, dm/, vae/) the unified scenarios start from;
+    /// empty (default): the bundled tiny unified model.
+    public var model = ""
+    /// Steps between held-out evaluations during training (`eval_curve.png`); 0 (default): start and end only.
+    public var evalEvery = 0
 
     public init(samplingSteps: Int = 10, evaluationSteps: Int = 20, guidanceScale: Float = 3) {
         self.samplingSteps = samplingSteps
@@ -37,7 +42,7 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
         case samplingSteps = "sampling_steps", evaluationSteps = "evaluation_steps", shift
         case noiseLevel = "noise_level", sdeKind = "sde_kind", guidanceScale = "guidance_scale"
         case trainedSteps = "trained_steps", trainPrompts = "train_prompts", testPrompts = "test_prompts"
-        case promptSeed = "prompt_seed"
+        case promptSeed = "prompt_seed", model, evalEvery = "eval_every"
     }
 
     /// The policy settings these describe.
@@ -60,5 +65,6 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
         try check(trainedSteps <= samplingSteps, "trained_steps",
                   "\(trainedSteps) is more than the \(samplingSteps) sampling_steps of a rollout")
         try check(trainPrompts >= 1 && testPrompts >= 1, "train_prompts", "prompt counts must be ≥ 1")
+        try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
     }
 }

@@ -8,11 +8,16 @@ public enum TinyModelError: Error, CustomStringConvertible {
     case notBundled
     /// A model folder lacks a part.
     case missingPart(path: String)
+    /// The package was built without the tiny unified model (`Resources/tiny-unified` with lm/, connector/, dm/, vae/).
+    case unifiedNotBundled
 
     public var description: String {
         switch self {
         case .notBundled: "the tiny SANA models are not in the UniRLScenarios bundle (Sources/Scenarios/Resources/tiny-sana)"
         case .missingPart(let p): "the tiny SANA folder has no \(p); run `unirl pretrain sana --output <dir>` to make one"
+        case .unifiedNotBundled:
+            "the tiny unified model is not in the UniRLScenarios bundle (Sources/Scenarios/Resources/tiny-unified with lm/, "
+                + "connector/, dm/, vae/); run `unirl pretrain unified` or pass scenario.model=<folder>"
         }
     }
 }

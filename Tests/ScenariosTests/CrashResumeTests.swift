@@ -42,7 +42,7 @@ import UniRLTensor
         return out
     }
 
-    @Test func killedRunsResumeToTheSameWeights() async throws {
+    @Test func killedRunsResumeToTheSameWeights() throws {
         let binary = try #require(Self.binary, "build the unirl binary first (swift build --build-tests)")
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("unirl-crash-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: root) }
@@ -62,15 +62,15 @@ import UniRLTensor
             let done = Checkpoint.list(in: checkpoints).last?.step ?? 0
             if done == Self.steps { break }
             let p = try launch(binary, arguments(crashed))
+            // Blocking waits (usleep), not Task.sleep: under a loaded test run the cooperative pool may not
+            // resume this task until the child has finished, and then no kill would land.
             if attempt.isMultiple(of: 2) {
                 // Right after the next checkpoint lands: a kill that lands whatever the machine's speed.
-                while p.isRunning && (Checkpoint.list(in: checkpoints).last?.step ?? 0) <= done {
-                    try await Task.sleep(nanoseconds: 1_000_000)
-                }
+                while p.isRunning && (Checkpoint.list(in: checkpoints).last?.step ?? 0) <= done { usleep(500) }
             } else {
                 // A random moment within the first half of what is left of the run (inside checkpoint writes too).
                 let delay = Double(rng.nextUniform()) * 0.5 * runSeconds * Double(Self.steps - done) / Double(Self.steps)
-                try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+                usleep(UInt32(delay * 1e6))
             }
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)

@@ -1,61 +1,53 @@
 import ArgumentParser
 import Foundation
 import UniRLCore
+import UniRLScenarios
 import UniRLTensor
 
-/// `unirl demo`: a short, real training run of the engine — a tiny transformer learns to
-/// reverse digit sequences, with a progress bar and the loss falling.
-struct DemoCommand: ParsableCommand {
+/// `unirl demo`: the main job in a few minutes — a short `t2i` run (GRPO on the bundled tiny
+/// unified model with the ShapesEval reward), then the held-out ShapesEval table before and after
+/// and where the grids and curves are. `--engine` runs the old engine demo instead (a tiny
+/// transformer learns to reverse digit sequences in seconds).
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Train a tiny transformer to reverse digit sequences (a short run of the tensor engine).")
+        abstract: "A short t2i GRPO run on the bundled tiny unified model, with the held-out ShapesEval table before and after.",
+        discussion: """
+            Equivalent to `unirl train --scenario t2i` with run.steps=--steps, scenario.test_prompts=--eval-prompts and \
+            run.output_dir=--output (run.overwrite=true). --engine instead trains a tiny transformer to reverse digit \
+            sequences (a few seconds of the tensor engine).
+            """)
 
-    @Option(help: "Optimizer steps.") var steps = 300
-    @Option(help: "Sequences per step.") var batchSize = 32
-    @Option(help: "Digits per sequence.") var length = 6
-    @Option(help: "Learning rate (AdamW, cosine schedule with warm-up).") var learningRate: Float = 3e-3
-    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "GRPO steps (4 prompts × 8 samples each).") var steps = TextToImagePack.defaultSteps
+    @Option(help: "Held-out evaluation prompts (evenly spaced among the 600 bundled ones).") var evalPrompts = 600
+    @Option(help: "Steps between held-out evaluations during training (eval_curve.png); 0: start and end only.") var evalEvery = 0
+    @Option(help: "Output folder.") var output = "runs/demo"
+    @Option(help: "Seed of the run.") var seed = 0
+    @Flag(help: "Run the engine demo instead (a tiny transformer learns to reverse digit sequences).") var engine = false
 
-    func run() throws {
-        let task = SequenceReversalTask(length: length)
-        var rng = RandomState(seed: seed)
-        let model = TinyCausalLM(vocabulary: task.vocabularySize, hidden: 64, layers: 2, heads: 4, rng: &rng)
-        let optimizer = AdamW(parameters: model.trainableParameters(), learningRate: learningRate, weightDecay: 0.01)
-        let schedule = LearningRateSchedule.cosine(warmupSteps: steps / 10, totalSteps: steps, minimumRatio: 0.1)
-        print("Reversing \(length)-digit sequences with a \(model.parameterCount())-parameter transformer, \(steps) steps of \(batchSize).")
-        let progress = ProgressBar(total: steps, keys: ["loss"])
-        var firstLoss: Float?
-        var lastLoss: Float = 0
-        for step in 0..<steps {
-            let (tokens, targets) = task.batch(batchSize, using: &rng)
-            model.zeroGrad()
-            let loss = model(tokens, batch: batchSize).crossEntropy(targets: targets)
-            loss.backward()
-            clipGradientNorm(model.trainableParameters().map(\.parameter), maxNorm: 1)
-            optimizer.learningRate = schedule.rate(base: learningRate, step: step)
-            optimizer.step()
-            lastLoss = loss.item
-            if firstLoss == nil { firstLoss = lastLoss }
-            progress.update(step: step + 1, metrics: ["loss": Double(lastLoss)])
-            // Without a terminal the bar is silent: log ten lines instead.
-            if !progress.isEnabled && ((step + 1) % Swift.max(steps / 10, 1) == 0 || step + 1 == steps) {
-                print(progress.line(step: step + 1, metrics: ["loss": Double(lastLoss)]))
-            }
+    func run() async throws {
+        if engine {
+            try EngineDemo().run()
+            return
         }
-        progress.finish()
-        var evalRNG = RandomState(seed: seed &+ 1)
-        let (tokens, targets) = task.batch(256, using: &evalRNG)
-        let logits = withoutGrad { model(tokens, batch: 256) }
-        let v = task.vocabularySize
-        var correct = 0, scored = 0
-        logits.withUnsafeBufferPointer { p in
-            for (i, t) in targets.enumerated() where t >= 0 {
-                let row = p[(i * v)..<((i + 1) * v)]
-                scored += 1
-                if row.indices.max(by: { row[$0] < row[$1] })! - i * v == t { correct += 1 }
-            }
+        print("UniRL demo: GRPO on the bundled tiny unified model (tiny Qwen2.5-VL LM → meta-queries → connector → tiny SANA),")
+        print("LM frozen; connector, queries and DiT learn ShapesWorld prompts from the ShapesEval reward.")
+        let pack = try ScenarioRegistry.shared.pack(named: "t2i")
+        let summary = try await pack.run(configFile: nil, overrides: [
+            "run.steps=\(steps)", "run.seed=\(seed)", "run.output_dir=\(output)", "run.overwrite=true",
+            "scenario.test_prompts=\(evalPrompts)", "scenario.eval_every=\(evalEvery)",
+        ])
+        print("\nHeld-out ShapesEval (strict GenEval rules, \(summary.evalPrompts) prompts, one image each, same noise):")
+        print("| category | before | after |")
+        print("|---|---:|---:|")
+        for category in ["single_object", "two_object", "counting", "colors", "position", "color_attr"] {
+            guard let b = summary.extra["\(category)_start"], let a = summary.extra["\(category)_end"] else { continue }
+            print(String(format: "| %@ | %.1f%% | %.1f%% |", category, 100 * b, 100 * a))
         }
-        print(String(format: "loss %.4f → %.4f; held-out token accuracy %.1f%% (chance %.1f%%)",
-                     firstLoss ?? 0, lastLoss, 100 * Double(correct) / Double(scored), 100.0 / Double(task.digits)))
+        print(String(format: "| **overall** | **%.1f%%** | **%.1f%%** |", 100 * summary.before, 100 * summary.after))
+        print(String(format: "\n%d GRPO steps, %.1f min in all. In %@: samples_start.png, samples_end.png (same prompts and seeds), "
+                     + "reward_curve.png, eval_start.json, eval_end.json, metrics.jsonl, summary.json"
+                     + (evalEvery > 0 ? ", eval_curve.png" : ""),
+                     summary.steps, summary.seconds / 60, output))
     }
 }

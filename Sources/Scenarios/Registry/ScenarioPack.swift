@@ -17,6 +17,8 @@ public struct ExpertDeclaration: Sendable, Equatable {
 /// weights) or after the last.
 public enum EvaluationPhase: String, Sendable {
     case start, end
+    /// Between steps, every ``ScenarioPack/evaluationInterval(settings:)`` steps (for `eval_curve.png`).
+    case during
 }
 
 /// The held-out metric of one evaluation, the number of prompts it used, and any further numbers
@@ -78,10 +80,14 @@ public protocol ScenarioPack: Sendable {
         -> ScenarioEvaluation
     /// Files of the report beyond `reward_curve.png` and `summary.json`. Default none.
     func report(_ scenario: Built, summary: ScenarioSummary, output: URL) throws
+    /// Steps between held-out evaluations during training (phase `during`); the runner then
+    /// writes `eval_curve.png` and `eval_curve.json`. Default 0: at the start and the end only.
+    func evaluationInterval(settings: Settings) -> Int
 }
 
 extension ScenarioPack {
     public func report(_ scenario: Built, summary: ScenarioSummary, output: URL) throws {}
+    public func evaluationInterval(settings: Settings) -> Int { 0 }
 }
 
 /// What every run writes to `<output_dir>/summary.json`: the scenario, its held-out metric before

@@ -42,13 +42,14 @@ public final class ScenarioRegistry: Sendable {
     public init() { packs = Mutex([:]) }
 
     /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`,
-    /// `text`, `vqa`.
+    /// `t2i`, `text`, `vqa`.
     public static let shared: ScenarioRegistry = {
         let registry = ScenarioRegistry()
         registry.register(ToyTokensPack())
         registry.register(ToyFlowPack())
         registry.register(JPEGPack(direction: .compressibility))
         registry.register(JPEGPack(direction: .incompressibility))
+        registry.register(TextToImagePack())
         registry.register(AnswerPack(task: .text))
         registry.register(AnswerPack(task: .vqa))
         return registry

@@ -61,10 +61,28 @@ public struct ScenarioRunner<Pack: ScenarioPack> {
         let before = try await pack.evaluate(scenario, trainer: trainer, phase: .start, output: output)
         log(String(format: "held-out %@ at the start: %.4f (%d prompts)", pack.metricName, before.metric, before.prompts))
         let metrics = try MetricsLogger(run: configuration.run, directory: output)
-        try await trainer.train(metrics: metrics)
+        let interval = pack.evaluationInterval(settings: resolved.scenario)
+        var curve: [(step: Int, metric: Double)] = [(trainer.step, before.metric)]
+        while trainer.step < configuration.run.steps {
+            let stop = interval > 0 ? Swift.min(configuration.run.steps, (trainer.step / interval + 1) * interval) : configuration.run.steps
+            try await trainer.train(stopAfter: stop, metrics: metrics)
+            if stop < configuration.run.steps {
+                let during = try await pack.evaluate(scenario, trainer: trainer, phase: .during, output: output)
+                log(String(format: "held-out %@ at step %d: %.4f", pack.metricName, trainer.step, during.metric))
+                curve.append((trainer.step, during.metric))
+            }
+        }
         metrics.close()
         let after = try await pack.evaluate(scenario, trainer: trainer, phase: .end, output: output)
         log(String(format: "held-out %@ at the end: %.4f (%d prompts)", pack.metricName, after.metric, after.prompts))
+        if interval > 0 {
+            curve.append((trainer.step, after.metric))
+            try EvaluationCurve.plot(curve, metric: pack.metricName, title: "\(pack.name): held-out \(pack.metricName)")
+                .writePNG(to: output.appendingPathComponent("eval_curve.png"))
+            let points = curve.map { ["step": $0.step, "value": $0.metric] as [String: Any] }
+            try JSONSerialization.data(withJSONObject: points, options: [.prettyPrinted])
+                .write(to: output.appendingPathComponent("eval_curve.json"))
+        }
 
         let rewards = metrics.history.map { $0.metrics["reward"] ?? .nan }
         if !rewards.isEmpty {
@@ -92,6 +110,15 @@ public enum RewardCurve {
         plot.add(CurvePlot.Series(name: "batch mean", values: rewards, color: (170, 170, 170), lineWidth: 1))
         plot.add(CurvePlot.Series(name: "moving average (10)", values: CurvePlot.movingAverage(rewards, window: 10),
                                   color: (214, 39, 40), lineWidth: 2))
+        return plot
+    }
+}
+
+/// The held-out metric against the step, from the evaluations a run made.
+public enum EvaluationCurve {
+    public static func plot(_ points: [(step: Int, metric: Double)], metric: String, title: String) -> CurvePlot {
+        var plot = CurvePlot(title: title, xLabel: "step", yLabel: metric)
+        plot.add(CurvePlot.Series(name: "held-out \(metric)", points: points.map { (Double($0.step), $0.metric) }))
         return plot
     }
 }

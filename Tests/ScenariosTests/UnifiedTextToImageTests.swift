@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import UniRLCore
+import UniRLExperts
+import UniRLRewards
+import UniRLScenarios
+import UniRLShapesWorld
+import UniRLTensor
+
+/// The `t2i` scenario end to end at tiny sizes, `unirl pretrain unified`'s training step, and the
+/// errors for a damaged model folder. The learning check (held-out ShapesEval rises) is
+/// `UnifiedTextToImageLearningTests`, run with `UNIRL_SLOW_TESTS=1`.
+@Suite struct UnifiedTextToImageTests {
+    func temporaryDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("t2i-\(UUID().uuidString)").path
+    }
+
+    static let tinyRun = [
+        "run.steps=1", "run.progress_bar=never", "run.tensorboard=false", "trainer.prompts_per_step=1", "trainer.group_size=2",
+        "trainer.gradient_accumulation=1", "scenario.sampling_steps=2", "scenario.evaluation_steps=2", "scenario.test_prompts=6",
+        "scenario.train_prompts=2",
+    ]
+
+    /// One GRPO step of the bundled model: the connector, queries and DiT move, the LM does not;
+    /// summary.json holds the strict held-out score before and after with its categories.
+    @Test func aTinyT2IRunEndToEnd() async throws {
+        let dir = temporaryDirectory()
+        var runner = ScenarioRunner(pack: TextToImagePack())
+        runner.log = { _ in }
+        let summary = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)"])
+        #expect(summary.scenario == "t2i" && summary.metric == "shapes_eval_overall" && summary.evalPrompts == 6)
+        #expect((0...1).contains(summary.before) && (0...1).contains(summary.after) && summary.steps == 1)
+        #expect(summary.extra["counting_start"] != nil && summary.extra["position_end"] != nil)
+        for file in ["samples_start.png", "samples_end.png", "eval_start.json", "eval_end.json", "reward_curve.png", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any]
+        for key in ["scenario", "metric", "before", "after", "eval_prompts", "steps", "seconds"] { #expect(json?[key] != nil, "\(key)") }
+    }
+
+    /// The scenario trains the connector, the queries and the DiT; the frozen LM stays bit-identical.
+    @Test func aGRPOStepMovesConnectorAndDiTButNotTheLM() async throws {
+        var settings = TextToImagePack().defaultSettings
+        settings.samplingSteps = 2
+        let scenario = UnifiedTextToImageScenario(generator: try settings.loadUnifiedModel(),
+                                                  reward: ShapesEvalReward(partialCredit: true), settings: settings)
+        func values(_ m: any Module) -> [Float] { m.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars) }
+        let lm = values(scenario.model.lm), connector = values(scenario.model.connector), dm = values(scenario.model.transformer)
+        var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
+        configuration.trainer.promptsPerStep = 2
+        configuration.trainer.groupSize = 4
+        configuration.experts["dm"]?.learningRate = 1e-3
+        let trainer = try GRPOTrainer(scenario: scenario, configuration: configuration)
+        try await trainer.trainStep()
+        #expect(values(scenario.model.lm) == lm)
+        #expect(values(scenario.model.connector) != connector)
+        #expect(values(scenario.model.transformer) != dm)
+    }
+
+    /// A few alignment steps at a tiny batch run and give finite losses; the saved folder loads.
+    @Test func alignmentStepsRunAndTheFolderLoads() throws {
+        var settings = UnifiedPretrainingSettings()
+        settings.steps = 2
+        settings.batchSize = 4
+        let pretraining = UnifiedPretraining(settings: settings)
+        let generator = try pretraining.initialModel()
+        let losses = try pretraining.train(generator) { _ in }
+        #expect(losses.count == 2 && losses.allSatisfy(\.isFinite))
+        let dir = URL(fileURLWithPath: temporaryDirectory())
+        try UnifiedPretraining.save(generator, lmFolder: try #require(TinyLM.bundledDirectory), to: dir)
+        let loaded = try UnifiedImageGenerator(directory: dir)
+        #expect(loaded.model.connector.configuration.numQueries == settings.numQueries)
+    }
+
+    /// A damaged DiT file or a missing connector in `scenario.model` is an error naming the file; nothing is written.
+    @Test func aDamagedModelFolderIsAClearError() async throws {
+        let bundled = try #require(BundledUnifiedModel.directory)
+        let model = URL(fileURLWithPath: temporaryDirectory())
+        try FileManager.default.copyItem(at: bundled, to: model)
+        let weights = model.appendingPathComponent("dm/diffusion_pytorch_model.safetensors")
+        try Data(try Data(contentsOf: weights).prefix(200)).write(to: weights)
+        let out = temporaryDirectory()
+        var runner = ScenarioRunner(pack: TextToImagePack())
+        runner.log = { _ in }
+        do {
+            _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(out)", "scenario.model=\(model.path)"])
+            Issue.record("a truncated DiT file loaded")
+        } catch {
+            #expect("\(error)".contains("dm"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+        try FileManager.default.removeItem(at: model.appendingPathComponent("connector"))
+        await #expect(throws: UnifiedModelError.self) {
+            _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(out)", "run.overwrite=true",
+                                                                                 "scenario.model=\(model.path)"])
+        }
+    }
+}
+
+/// The learning check behind the README's numbers, at the default settings (minutes in release):
+///
+///     UNIRL_SLOW_TESTS=1 swift test -c release --filter UnifiedTextToImageLearning
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["UNIRL_SLOW_TESTS"] == "1"))
+struct UnifiedTextToImageLearningTests {
+    @Test func heldOutShapesEvalRisesByTenPoints() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("t2i-slow-\(UUID().uuidString)").path
+        let summary = try await ScenarioRunner(pack: TextToImagePack()).run(configFile: nil, overrides: ["run.output_dir=\(dir)"])
+        print("t2i held-out overall \(summary.before) → \(summary.after) in \(summary.seconds) s")
+        #expect(summary.after - summary.before >= 0.10)
+    }
+}
