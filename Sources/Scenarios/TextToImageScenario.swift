@@ -39,16 +39,7 @@ public final class TextToImageScenario: Scenario {
 
     /// Training: `train_prompts` prompts of ShapesWorld's training split; test: `test_prompts`
     /// evenly spaced prompts of the bundled evaluation set (all six categories).
-    public func prompts(_ split: DatasetSplit) throws -> [ShapesPrompt] {
-        switch split {
-        case .train:
-            return PromptGenerator().prompts(count: settings.trainPrompts, seed: UInt64(settings.promptSeed)).map(\.prompt)
-        case .test:
-            let all = try PromptGenerator.bundledEvaluationSet()
-            let stride = Swift.max(1, all.count / settings.testPrompts)
-            return Array(Swift.stride(from: 0, to: all.count, by: stride).map { all[$0] }.prefix(settings.testPrompts))
-        }
-    }
+    public func prompts(_ split: DatasetSplit) throws -> [ShapesPrompt] { try settings.prompts(split) }
 
     public func promptKey(_ prompt: ShapesPrompt) -> String { prompt.caption }
 

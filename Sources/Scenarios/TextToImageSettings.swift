@@ -1,6 +1,7 @@
 import Foundation
 import UniRLCore
 import UniRLExperts
+import UniRLShapesWorld
 
 /// The settings of ``TextToImageScenario`` (snake_case keys; `unirl train` takes them in a
 /// configuration file's `scenario:` section or as `scenario.<key>=<value>` overrides, e.g.
@@ -66,5 +67,21 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
                   "\(trainedSteps) is more than the \(samplingSteps) sampling_steps of a rollout")
         try check(trainPrompts >= 1 && testPrompts >= 1, "train_prompts", "prompt counts must be ≥ 1")
         try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
+    }
+}
+
+extension TextToImageSettings {
+    /// The prompts of a split: `train_prompts` prompts of ShapesWorld's training split (all six
+    /// categories, drawn with `prompt_seed`); test: `test_prompts` evenly spaced prompts of the 600
+    /// bundled evaluation prompts (all of them by default).
+    public func prompts(_ split: DatasetSplit) throws -> [ShapesPrompt] {
+        switch split {
+        case .train:
+            return PromptGenerator().prompts(count: trainPrompts, seed: UInt64(promptSeed)).map(\.prompt)
+        case .test:
+            let all = try PromptGenerator.bundledEvaluationSet()
+            let stride = Swift.max(1, all.count / testPrompts)
+            return Array(Swift.stride(from: 0, to: all.count, by: stride).map { all[$0] }.prefix(testPrompts))
+        }
     }
 }
