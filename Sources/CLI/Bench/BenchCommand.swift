@@ -54,8 +54,7 @@ struct TensorBench: ParsableCommand {
         let report = BenchmarkReport(suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion,
                                      rows: rows)
         if json {
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
         } else {
             print("unirl bench tensor — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())

@@ -70,3 +70,22 @@ func machineDescription() -> String {
 func threadCountMismatch(_ threads: Int) -> String {
     "our kernels use \(Parallel.threadCount) threads; run with UNIRL_NUM_THREADS=\(threads) to benchmark \(threads)"
 }
+
+/// `value` as pretty-printed JSON with sorted keys (the `--json` output of every bench command).
+func prettyJSON<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+extension Array where Element == BenchmarkRow {
+    /// Copies into each row the reference time of the same case and pass from a Python run, labelled `label`.
+    mutating func fillReference(from output: ReferenceBenchmark.Output, label: String) {
+        for i in indices {
+            if let r = output.result(self[i].name, pass: self[i].pass) {
+                self[i].referenceMs = r.ms
+                self[i].referenceName = label
+            }
+        }
+    }
+}

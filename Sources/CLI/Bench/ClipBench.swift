@@ -63,18 +63,11 @@ struct ClipBench: ParsableCommand {
         {
             let name = "transformers \(out.transformers ?? "?")"
             versions = "torch \(out.torch), \(name)"
-            for i in rows.indices {
-                if let r = out.results.first(where: { $0.name == rows[i].name && $0.pass == rows[i].pass }) {
-                    rows[i].referenceMs = r.ms
-                    rows[i].referenceName = name
-                }
-            }
+            rows.fillReference(from: out, label: name)
         }
         let report = BenchmarkReport(suite: "clip", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
         } else {
             print("unirl bench clip — \(report.machine), \(threads) threads, median ms, batch \(batch)\n")
             print(report.table())

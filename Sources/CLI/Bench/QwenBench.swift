@@ -58,18 +58,11 @@ struct QwenBench: ParsableCommand {
             .run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]) {
             let name = "transformers \(out.transformers ?? "?")"
             versions = "torch \(out.torch), \(name)"
-            for i in rows.indices {
-                if let r = out.results.first(where: { $0.name == rows[i].name && $0.pass == rows[i].pass }) {
-                    rows[i].referenceMs = r.ms
-                    rows[i].referenceName = name
-                }
-            }
+            rows.fillReference(from: out, label: name)
         }
         let report = BenchmarkReport(suite: "qwen", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
         } else {
             print("unirl bench qwen — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())

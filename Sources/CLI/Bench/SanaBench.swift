@@ -91,9 +91,7 @@ struct SanaBench: ParsableCommand {
         }
         let report = BenchmarkReport(suite: "sana", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
         } else {
             print("unirl bench sana — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())

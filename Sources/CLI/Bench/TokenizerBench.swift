@@ -91,9 +91,7 @@ struct TokenizerBench: ParsableCommand {
         let report = Report(machine: machineDescription(), strings: texts.count, bytes: bytes, tokens: tokens, tiktoken: version,
                             rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
             return
         }
         print("unirl bench tokenizer — \(report.machine); \(texts.count) strings, \(String(format: "%.2f", Double(bytes) / 1e6)) MB, "

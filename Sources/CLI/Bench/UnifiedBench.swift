@@ -148,9 +148,7 @@ struct UnifiedBench: ParsableCommand {
         }
         let report = BenchmarkReport(suite: "unified", threads: threads, machine: machineDescription(), torchVersion: versions, rows: rows)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try prettyJSON(report))
         } else {
             print("unirl bench unified — \(report.machine), \(threads) threads, median ms\n")
             print(report.table())
