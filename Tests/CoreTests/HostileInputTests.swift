@@ -47,6 +47,17 @@ import UniRLToys
         #expect(fraction.contains("'run.steps'"), "\(fraction)")
     }
 
+    /// YAML 1.1 reads `20…0:3` as a base-60 integer, which Yams computes with trapping arithmetic
+    /// (found by the run-config fuzz target): refused in a file, kept as text in an override.
+    @Test func aHugeBase60NumberIsAnErrorNotATrap() throws {
+        #expect(throws: ConfigurationError.self) { try ConfigNode.parse(yaml: "run:\n  200000000000000000000:3: 1\n") }
+        #expect(throws: ConfigurationError.self) { try ConfigNode.parse(yaml: "a: -9223372036854775807:59\n") }
+        let fine = try ConfigNode.parse(yaml: "a: 1:30\n")
+        #expect(fine == .object(["a": .int(90)]))
+        let override = try ConfigNode.parseOverride("trainer.group_size=200000000000000000000:3")
+        #expect(override.value == .string("200000000000000000000:3"))
+    }
+
     @Test func duplicateJSONKeysAreAnError() throws {
         #expect(throws: ConfigurationError.self) { try GRPOConfiguration(json: #"{"run": {"steps": 3, "steps": 4}}"#) }
         do {

@@ -97,13 +97,54 @@ public enum ConfigNode: Codable, Equatable, Sendable {
         do {
             // Yams traps on a mapping or sequence used as a key (`? {a: 1}`: a force unwrap in its
             // Constructor.swift, found by the run-config fuzz target), so keys are checked first.
-            if let tree = try Yams.compose(yaml: yaml), let key = firstNonScalarKey(tree) {
-                throw ConfigurationError.unreadable(path: path, reason: "a \(key) is used as a key; keys must be plain text")
+            if let tree = try Yams.compose(yaml: yaml) {
+                if let key = firstNonScalarKey(tree) {
+                    throw ConfigurationError.unreadable(path: path, reason: "a \(key) is used as a key; keys must be plain text")
+                }
+                if let number = firstOverflowingSexagesimal(tree) {
+                    throw ConfigurationError.unreadable(path: path, reason: "\(number) is a base-60 number too large for an integer")
+                }
             }
             return ConfigNode(any: try Yams.load(yaml: yaml) ?? [String: Any]())
         } catch let error as ConfigurationError { throw error } catch {
             throw ConfigurationError.unreadable(path: path, reason: "\(error)")
         }
+    }
+
+    /// The first plain scalar that YAML 1.1 reads as a base-60 integer (`190:20:30`) too large for
+    /// `Int`: Yams computes those with trapping arithmetic, so one would crash the process (found by the
+    /// run-config fuzz target, reproducer `Fuzz/Seeds/run-config/crash-sexagesimal-overflow.yaml`).
+    static func firstOverflowingSexagesimal(_ node: Yams.Node) -> String? {
+        switch node {
+        case .scalar(let scalar):
+            return scalar.style == .plain && overflowsSexagesimal(scalar.string) ? scalar.string : nil
+        case .mapping(let m):
+            for (k, v) in m {
+                if let found = firstOverflowingSexagesimal(k) ?? firstOverflowingSexagesimal(v) { return found }
+            }
+        case .sequence(let s):
+            for v in s { if let found = firstOverflowingSexagesimal(v) { return found } }
+        case .alias: break
+        }
+        return nil
+    }
+
+    /// Whether `text` has the shape of a sexagesimal integer whose value does not fit in `Int`.
+    static func overflowsSexagesimal(_ text: String) -> Bool {
+        var body = Substring(text)
+        if body.first == "-" || body.first == "+" { body = body.dropFirst() }
+        let parts = body.split(separator: ":", omittingEmptySubsequences: false)
+        let isDigits = { (p: Substring) in !p.isEmpty && p.allSatisfy { $0 == "_" || ($0.isASCII && $0.isNumber) } }
+        guard parts.count >= 2, parts.allSatisfy(isDigits) else { return false }
+        var value = 0
+        for part in parts {
+            guard let digit = Int(part.filter { $0 != "_" }) else { return true }
+            let (scaled, o1) = value.multipliedReportingOverflow(by: 60)
+            let (sum, o2) = scaled.addingReportingOverflow(digit)
+            if o1 || o2 { return true }
+            value = sum
+        }
+        return false
     }
 
     /// The kind of the first mapping key that is not a scalar, if any.
@@ -141,7 +182,9 @@ public enum ConfigNode: Codable, Equatable, Sendable {
         let path = override[..<eq].split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else { throw ConfigurationError.malformedOverride(override) }
         let text = String(override[override.index(after: eq)...])
-        if let parsed = try? Yams.load(yaml: text), !(parsed is [String: Any]) { return (path, ConfigNode(any: parsed)) }
+        if !overflowsSexagesimal(text), let parsed = try? Yams.load(yaml: text), !(parsed is [String: Any]) {
+            return (path, ConfigNode(any: parsed))
+        }
         return (path, .string(text))
     }
 
