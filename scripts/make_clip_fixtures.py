@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes `clip` parity cases (DESIGN.md, "Parity fixtures") from transformers' CLIPModel.
+"""Writes `clip` parity cases (docs/ARCHITECTURE.md, "Parity fixtures") from transformers' CLIPModel.
 
     .venv-reference/bin/python scripts/make_clip_fixtures.py
 

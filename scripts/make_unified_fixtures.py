@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the unified-model parity fixtures (DESIGN.md, "Checkpoints and parity fixtures").
+"""Writes the unified-model parity fixtures (docs/ARCHITECTURE.md, "Parity fixtures").
 
     .venv-reference/bin/python scripts/make_unified_fixtures.py [--out DIR] [--check-only]
 

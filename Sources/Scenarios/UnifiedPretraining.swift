@@ -22,7 +22,7 @@ public struct UnifiedPretrainingSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// The alignment SFT of the tiny unified model (DESIGN.md's cold start of the unified model; the
+/// The alignment SFT of the tiny unified model (docs/ARCHITECTURE.md, "The unified model", training phases; the
 /// official "stage 1" of G-U-N/UniRL unimodel/blip3o/train/train_joint.py): the bundled tiny LM
 /// and the tiny SANA's DC-AE stay frozen; the t2i meta-queries, a new connector and the DiT
 /// (started from the bundled tiny SANA transformer) learn flow matching on 32 × 32 ShapesWorld

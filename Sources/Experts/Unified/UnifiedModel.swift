@@ -27,7 +27,7 @@ public enum UnifiedModelError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// UniRL-Zero's unified model (DESIGN.md, "The unified model"; G-U-N/UniRL unimodel/blip3o/):
+/// UniRL-Zero's unified model (docs/ARCHITECTURE.md, "The unified model"; G-U-N/UniRL unimodel/blip3o/):
 /// a Qwen2.5-VL LM whose input is the chat-formatted prompt followed by learned meta-queries, the
 /// connector over the LM's final-norm states at those positions, and SANA conditioned on the
 /// connector's output (no caption mask); DC-AE maps latents to pixels.
