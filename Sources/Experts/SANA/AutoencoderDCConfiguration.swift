@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// A setting that `config.json` gives either once for every stage (`"silu"`) or per stage
 /// (`["relu", "relu", "silu"]`), as diffusers' `AutoencoderDC` accepts both.
@@ -232,8 +233,9 @@ public struct AutoencoderDCConfiguration: Codable, Sendable, Equatable {
     /// Every parameter by diffusers name and shape, computed without allocating the model.
     public func parameterShapes() throws -> [String: [Int]] {
         try validate()
-        let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: AutoencoderDC(configuration: self, factory: factory))
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.build { AutoencoderDC(configuration: self, $0) }
+        return vb.declaredShapes
     }
 
     /// The number of parameters (DC-AE f32c32: about 323 M), from ``parameterShapes()``.

@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// The settings of diffusers' `SanaTransformer2DModel` (models/transformers/sana_transformer.py),
 /// read from and written to its `config.json` with the same snake_case keys and defaults.
@@ -217,8 +218,9 @@ public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
     /// With `referencePath`, UniRL-Zero's `ref_patch_embed.*` and `ref_linear.*` are included.
     public func parameterShapes(referencePath: Bool = false) throws -> [String: [Int]] {
         try validate()
-        let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: SanaTransformer(configuration: self, referencePath: referencePath, factory: factory))
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.build { SanaTransformer(configuration: self, referencePath: referencePath, $0) }
+        return vb.declaredShapes
     }
 
     /// The number of parameters (Sana_1600M: about 1.6 B), from ``parameterShapes(referencePath:)``.

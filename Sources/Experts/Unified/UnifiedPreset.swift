@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// The parts of a unified model declared by configuration only, so that a real-scale model can
 /// be listed by name and shape (and counted) without allocating it.

@@ -1,3 +1,5 @@
+import UniRLTensor
+
 /// The pass rule used to compare our tensors with a reference implementation's (docs/ARCHITECTURE.md,
 /// "Parity fixtures"): relative to the largest reference magnitude, never element-wise, because
 /// gradient magnitudes span many decades.
