@@ -1,5 +1,6 @@
 import Foundation
 import UniRLTensor
+import UniRLTestSupport
 
 /// One parity fixture folder (docs/ARCHITECTURE.md, "Parity fixtures"): `case.json`, the reference
 /// library's `config.json` and weights, `inputs.safetensors` and `outputs.safetensors`.
