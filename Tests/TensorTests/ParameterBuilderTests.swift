@@ -95,7 +95,10 @@ import Testing
         var entries = tensors.mapValues { SafeTensorsEntry.float($0, .F32) }
         entries["norm.bias"] = .int64(shape: bias.shape, values: [0, 0])
         try SafeTensors.write(entries: entries, to: url)
-        do { _ = try load(); Issue.record("an integer weight was accepted") } catch ModuleLoadError.wrongDType(let name, let dtype, let file) {
+        do {
+            _ = try load()
+            Issue.record("an integer weight was accepted")
+        } catch ModuleLoadError.wrongDType(let name, let dtype, let file) {
             #expect(name == "norm.bias" && dtype == "I64" && file == url.path)
         }
     }

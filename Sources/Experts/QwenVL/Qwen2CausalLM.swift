@@ -140,7 +140,9 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
         case .imageTokensMismatch(let t, let f): "\(t) image placeholder tokens for \(f) image features"
         case .imageCountMismatch(let r, let i): "\(r) image placeholder runs for \(i) images"
         case .positionShape(let e, let g): "position ids shaped \(g), expected \(e)"
-        case .imagePatches(let e, let g, let grid): "image patches of \(g) values with grid \(grid); the vision tower takes \(e) values per patch and grids divisible by the merge size"
+        case .imagePatches(let e, let g, let grid):
+            "image patches of \(g) values with grid \(grid); the vision tower takes \(e) values per patch "
+                + "and grids divisible by the merge size"
         }
     }
 }

@@ -89,7 +89,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
 
     func checkImages(_ batch: TokenBatch) throws -> [(row: Int, start: Int, end: Int)] {
         let runs = imageRuns(batch)
-        guard runs.count == batch.images.count else { throw ModelInputError.imageCountMismatch(runs: runs.count, images: batch.images.count) }
+        guard runs.count == batch.images.count else {
+            throw ModelInputError.imageCountMismatch(runs: runs.count, images: batch.images.count)
+        }
         let m = configuration.vision.spatialMergeSize
         for (r, im) in zip(runs, batch.images) where r.end - r.start != im.tokenCount(spatialMerge: m) {
             throw ModelInputError.imageTokensMismatch(tokens: r.end - r.start, features: im.tokenCount(spatialMerge: m))

@@ -45,7 +45,8 @@ public final class AutoencoderDC: Module {
     /// Images [B, C, H, W] → latents [B, latent_channels, H/r, W/r], r = spatial compression.
     public func encode(_ sample: Tensor) -> Tensor {
         let r = configuration.spatialCompressionRatio
-        precondition(sample.rank == 4 && sample.shape[1] == configuration.inChannels && sample.shape[2] % r == 0 && sample.shape[3] % r == 0,
+        precondition(
+            sample.rank == 4 && sample.shape[1] == configuration.inChannels && sample.shape[2] % r == 0 && sample.shape[3] % r == 0,
                      "AutoencoderDC.encode expects [B, \(configuration.inChannels), H, W] with H, W multiples of \(r), got \(sample.shape)")
         return encoder(sample)
     }

@@ -116,16 +116,19 @@ public final class SanaTransformer: Module {
                      "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
         let (b, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
         precondition(height % p == 0 && width % p == 0, "latent size \(height) × \(width) is not a multiple of the patch size \(p)")
-        precondition(encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
+        precondition(
+            encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
                      "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
         precondition(timestep.elementCount == b, "one timestep per sample is needed, got \(timestep.shape) for batch \(b)")
         if let mask = encoderAttentionMask {
             precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
                          "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
         }
-        precondition(referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
+        precondition(
+            referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
         if let reference = referenceHiddenStates {
-            precondition(reference.shape == hiddenStates.shape, "reference latents \(reference.shape) differ from latents \(hiddenStates.shape)")
+            precondition(
+                reference.shape == hiddenStates.shape, "reference latents \(reference.shape) differ from latents \(hiddenStates.shape)")
         }
         let (gridH, gridW) = (height / p, width / p)
 

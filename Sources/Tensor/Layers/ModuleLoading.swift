@@ -40,9 +40,12 @@ public struct LoadReport: Sendable, CustomStringConvertible {
 
     public var description: String {
         var lines: [String] = [(source.map { "\($0): " } ?? "") + "loaded \(loaded.count) tensors"]
-        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + missing.prefix(20).joined(separator: ", ") + (missing.count > 20 ? ", …" : "")) }
-        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + unexpected.prefix(20).joined(separator: ", ") + (unexpected.count > 20 ? ", …" : "")) }
-        for m in mismatched.prefix(20) { lines.append("shape mismatch: \(m.name) is \(m.found) in the checkpoint, the model expects \(m.expected)") }
+        func list(_ names: [String]) -> String { names.prefix(20).joined(separator: ", ") + (names.count > 20 ? ", …" : "") }
+        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + list(missing)) }
+        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + list(unexpected)) }
+        for m in mismatched.prefix(20) {
+            lines.append("shape mismatch: \(m.name) is \(m.found) in the checkpoint, the model expects \(m.expected)")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -18,7 +18,8 @@ import UniRLTensor
             SanaAttention(processor: .reluLinear, width: c.hidden_size, heads: c.num_heads, headDim: c.hidden_size / c.num_heads,
                           bias: false, qkNorm: false, $0)
         }
-        let r = try f.check(block, mask: nil, gradientName: { $0.replacingOccurrences(of: "to_out.0.", with: "to_out.") }) { block($0) }
+        let fixtureName = { (name: String) in name.replacingOccurrences(of: "to_out.0.", with: "to_out.") }
+        let r = try f.check(block, mask: nil, gradientName: fixtureName, { block($0) })
         ExpertBlockFixtures.expectPassed(r)
     }
 }

@@ -108,14 +108,19 @@ public final class QwenVisionTransformer: Module {
     }
 
     public var submodules: [String: any Module] {
-        ["patch_embed": ModuleDictionary(["proj": ModuleDictionary(parameters: ["weight": patchEmbedding])]), "blocks": blocks, "merger": merger]
+        [
+            "patch_embed": ModuleDictionary(["proj": ModuleDictionary(parameters: ["weight": patchEmbedding])]),
+            "blocks": blocks, "merger": merger,
+        ]
     }
 
     /// Merged patch features [Σ t·h·w / m², out_hidden] for the images' concatenated pixel values.
     public func callAsFunction(_ images: [ProcessedImage]) throws -> Tensor {
         let c = configuration
-        for im in images where im.pixelValues.shape[1] != c.patchValues || im.grid.h % c.spatialMergeSize != 0 || im.grid.w % c.spatialMergeSize != 0 {
-            throw ModelInputError.imagePatches(expected: c.patchValues, got: im.pixelValues.shape[1], grid: [im.grid.t, im.grid.h, im.grid.w])
+        for im in images
+        where im.pixelValues.shape[1] != c.patchValues || im.grid.h % c.spatialMergeSize != 0 || im.grid.w % c.spatialMergeSize != 0 {
+            throw ModelInputError.imagePatches(
+                expected: c.patchValues, got: im.pixelValues.shape[1], grid: [im.grid.t, im.grid.h, im.grid.w])
         }
         let pixels = Tensor.concatenate(images.map(\.pixelValues), axis: 0)
         let layout = VisionWindowLayout(grids: images.map(\.grid), spatialMerge: c.spatialMergeSize,
