@@ -27,7 +27,8 @@ public struct BlockFixture {
 
     public init(_ directory: URL) throws {
         self.directory = directory
-        tolerances = try JSONDecoder().decode(Tolerances.self, from: Data(contentsOf: directory.appendingPathComponent("case.json")))
+        let settings = try Data(readingFileAt: directory.appendingPathComponent("case.json"))
+        tolerances = try JSONDecoder().decode(Tolerances.self, from: settings)
         weights = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("model.safetensors"))
         inputs = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("inputs.safetensors"))
         outputs = try SafeTensorsFile(contentsOf: directory.appendingPathComponent("outputs.safetensors"))
@@ -35,7 +36,7 @@ public struct BlockFixture {
 
     /// The fixture's `config.json`.
     public func config<C: Decodable>(_ type: C.Type) throws -> C {
-        try JSONDecoder().decode(type, from: Data(contentsOf: directory.appendingPathComponent("config.json")))
+        try JSONDecoder().decode(type, from: Data(readingFileAt: directory.appendingPathComponent("config.json")))
     }
 
     /// Runs `forward` on the fixture's input with the module's parameters already loaded,
