@@ -52,6 +52,13 @@ import UniRLTensor
         ] {
             #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "\(file)")
         }
+        // The trained LM is written in the bundled folder's layout, loads again, and is not the start.
+        let saved = output.appendingPathComponent("lm"), bundled = try #require(TinyLM.bundledDirectory)
+        let reloaded = try AnswerLanguageModel(directory: saved, options: GenerationOptions())
+        #expect(reloaded.imageProcessor != nil && reloaded.stopTokens == [reloaded.tokenizer.imEndID, reloaded.tokenizer.endOfTextID])
+        let weights = "model.safetensors"
+        #expect(
+            try Data(contentsOf: saved.appendingPathComponent(weights)) != Data(contentsOf: bundled.appendingPathComponent(weights)))
     }
 
     @Test func aMalformedPromptFileLineIsNamed() throws {
