@@ -133,6 +133,16 @@ import UniRLTensor
         #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($0)) })
     }
 
+    /// The shipped cold start (Resources/tiny-unified-cot: lm/, connector/, dm/, no vae/) loads with
+    /// the tiny unified model's DC-AE and is the scenario's default model.
+    @Test func theBundledColdStartLoads() throws {
+        let folder = try #require(ChainOfThoughtModel.bundledDirectory)
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("vae").path))
+        let generator = try ChainOfThoughtSettings().loadModel()
+        #expect(generator.model.autoencoder != nil && generator.model.padID == generator.tokenizer.endOfTextID)
+        #expect(generator.model.connector.configuration.numQueries == 8)
+    }
+
     /// Training and held-out prompts fall on their sides of the split and never overlap; the
     /// reference reply is in the format and its answer is the resolved caption.
     @Test func promptsAreSplitAndTheReferenceReplyIsFormatted() throws {
