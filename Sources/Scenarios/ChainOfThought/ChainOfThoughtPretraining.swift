@@ -7,14 +7,14 @@ import UniRLTensor
 /// The settings of `unirl pretrain cot`.
 public struct ChainOfThoughtPretrainingSettings: Sendable, Equatable {
     /// Steps, batch size and peak learning rate of the LM phase (cosine decay).
-    public var lmSteps = 150
+    public var lmSteps = 120
     public var lmBatchSize = 32
     public var lmLearningRate: Float = 1e-3
     /// Share of the LM phase's examples that are chain-of-thought replies; the rest are the tiny
     /// LM's text tasks (arithmetic, word problems), so its arithmetic is kept in practice.
     public var cotShare = 0.7
     /// Steps, batch size and peak learning rate of the alignment phase (queries, connector, DiT).
-    public var alignmentSteps = 200
+    public var alignmentSteps = 150
     public var alignmentBatchSize = 32
     public var alignmentLearningRate: Float = 5e-4
     /// Share of alignment examples that are direct captions (the t2i instruction, no reply), so
