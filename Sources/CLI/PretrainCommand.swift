@@ -11,7 +11,7 @@ import UniRLTensor
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.",
-        subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self, PretrainUnified.self])
+        subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self, PretrainUnified.self, PretrainCoT.self])
 }
 
 /// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder

@@ -46,7 +46,9 @@ struct MarkedTokensPack: ScenarioPack {
     }
 
     @Test func bundledScenariosAreRegistered() throws {
-        let names = ["jpeg-compressibility", "jpeg-incompressibility", "t2i", "text", "toy-flow", "toy-tokens", "vqa"]
+        let names = [
+            "cot-t2i", "jpeg-compressibility", "jpeg-incompressibility", "reflection", "t2i", "text", "toy-flow", "toy-tokens", "vqa",
+        ]
         #expect(ScenarioRegistry.shared.all.map(\.name) == names)
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }
     }
