@@ -129,6 +129,17 @@ struct MeanBrightnessReward: RewardFunction {
         #expect(loaded.model.connector.configuration.numQueries == settings.numQueries)
     }
 
+    /// `pretrain unified --from`: the alignment continues from a model folder's connector, queries and DiT.
+    @Test func alignmentContinuesFromAModelFolder() throws {
+        let bundled = try #require(BundledUnifiedModel.directory)
+        let continued = try UnifiedPretraining(settings: UnifiedPretrainingSettings())
+            .continuedModel(from: bundled, lmFolder: try #require(TinyLM.bundledDirectory))
+        let shipped = try UnifiedImageGenerator(directory: bundled)
+        func values(_ m: any Module) -> [Float] { m.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars) }
+        #expect(values(continued.model.connector) == values(shipped.model.connector))
+        #expect(values(continued.model.transformer) == values(shipped.model.transformer))
+    }
+
     /// A damaged DiT file or a missing connector in `scenario.model` is an error naming the file;
     /// nothing is written — not even the output folder.
     @Test func aDamagedModelFolderIsAClearError() async throws {

@@ -33,6 +33,9 @@ public struct JPEGPack: ScenarioPack {
 
     public init(direction: Direction) { self.direction = direction }
 
+    /// `scenario.eval_every` (0: start and end only), for `eval_curve.png` — the size at every evaluation.
+    public func evaluationInterval(settings: TextToImageSettings) -> Int { settings.evalEvery }
+
     public func makeScenario(settings: TextToImageSettings, configuration: GRPOConfiguration) throws -> UnifiedTextToImageScenario {
         let jpeg: any RewardFunction<RGBImage> = direction == .compressibility
             ? JPEGCompressibilityReward() : JPEGIncompressibilityReward()
@@ -50,8 +53,10 @@ public struct JPEGPack: ScenarioPack {
         let images = try scenario.generator.generate(captions: captions, settings: scenario.generationSettings(seed: evaluationSeed))
             .map { $0[0] }
         let sizes = try images.map { Double(try jpegKilobytes($0)) }
-        try ImageGrid.tile(Array(images.prefix(16)), columns: 8).upscaled(by: 3)
-            .writePNG(to: output.appendingPathComponent("samples_\(phase.rawValue).png"))
+        if phase != .during {
+            try ImageGrid.tile(Array(images.prefix(16)), columns: 8).upscaled(by: 3)
+                .writePNG(to: output.appendingPathComponent("samples_\(phase.rawValue).png"))
+        }
         let scored = zip(prompts, images).map { PromptedImage(prompt: $0, image: $1) }
         let scores = await scenario.reward.evaluate(scored).totals.compactMap(\.value)
         let reward = scores.reduce(0.0) { $0 + Double($1) } / Double(max(scores.count, 1))
