@@ -23,11 +23,17 @@ public struct JPEGPack: ScenarioPack {
     public let metricName = "jpeg_kb"
     public let experts = [ExpertDeclaration("dm", kind: .sde)]
     public var defaultOverrides: [String] {
-        ["run.steps=40", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
+        ["run.steps=15", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
          "trainer.gradient_accumulation=2", "trainer.recompute_old_log_probs=false", "experts.dm.learning_rate=0.0003",
          "experts.dm.beta=0", "experts.dm.sde_window_size=3", "experts.dm.sde_window_mode=random"]
     }
-    public var defaultSettings: TextToImageSettings { TextToImageSettings() }
+    /// 16 evaluation captions, evaluated every 5 steps (`eval_curve.png`).
+    public var defaultSettings: TextToImageSettings {
+        var s = TextToImageSettings()
+        s.testPrompts = 16
+        s.evalEvery = 5
+        return s
+    }
     /// Seed of the evaluation noise (the same at the start and the end).
     public let evaluationSeed: UInt64 = 1234
 
