@@ -57,7 +57,9 @@ extension GRPOTrainer {
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
-        try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
+        try update(
+            &trajectories, advantages: advantages, outcomes: evaluation.totals.map(\.value), metrics: &metrics,
+            warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
         updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)

@@ -7,7 +7,7 @@ extension GRPOTrainer {
 
     func update(
         _ trajectories: inout [Trajectory<S.Output>], advantages adv: GroupAdvantageResult,
-        metrics: inout [String: Double], warnings: inout [String]
+        outcomes: [Float?] = [], metrics: inout [String: Double], warnings: inout [String]
     ) throws {
         let t = configuration.trainer
         let acting = Set(trajectories.flatMap { $0.segments.map(\.expert) })
@@ -27,6 +27,8 @@ extension GRPOTrainer {
 
         let firstEpoch = partition(epochOrder(included))
         try prepareOldAndReference(&trajectories, microBatches: firstEpoch.flatMap { $0 }, active: active, metrics: &metrics)
+        let actionAdvantages = try klInRewardAdvantages(
+            trajectories, advantages: adv, outcomes: outcomes, active: active, metrics: &metrics)
 
         var stats = [String: ExpertLossStatistics]()
         var losses: [Double] = [], norms: [Double] = []
@@ -36,7 +38,7 @@ extension GRPOTrainer {
             for minibatch in parts {
                 let outcome = try optimizerStep(
                     minibatch, trajectories: trajectories, advantages: adv.advantages,
-                    active: active, longest: longest, stats: &stats)
+                    actionAdvantages: actionAdvantages, active: active, longest: longest, stats: &stats)
                 losses.append(outcome.loss)
                 if outcome.gradNorm.isFinite { norms.append(Double(outcome.gradNorm)) }
                 if let w = outcome.warning { warnings.append(w); skipped += 1 }
@@ -90,7 +92,9 @@ extension GRPOTrainer {
         active: [TrainableExpert], metrics: inout [String: Double]
     ) throws {
         let names = Set(active.map(\.name))
-        let referenceNames = Set(active.filter { $0.settings.beta > 0 }.map(\.name))
+        // The reference is replayed for the loss's KL (β > 0) and for the KL in the reward.
+        let klInReward = configuration.trainer.klInReward
+        let referenceNames = Set(active.filter { $0.settings.beta > 0 || klInReward }.map(\.name))
         let recompute = configuration.trainer.recomputeOldLogProbs
         var mismatch: [String: Float] = [:]
         try withoutGrad {
@@ -114,7 +118,9 @@ extension GRPOTrainer {
                         for (j, r) in replays[k].enumerated() {
                             switch r {
                             case .tokens(let tr)?: trajectories[i].segments[j].referenceLogProbs = tr.logProbs.scalars
-                            case .sde(let sr)?: trajectories[i].segments[j].referenceMeans = sr.means.detached()
+                            case .sde(let sr)?:
+                                trajectories[i].segments[j].referenceMeans = sr.means.detached()
+                                trajectories[i].segments[j].referenceLogProbs = sr.logProbs.scalars
                             case nil: break
                             }
                         }
@@ -171,10 +177,11 @@ extension GRPOTrainer {
     }
 
     /// One optimizer step over a minibatch: replay with gradients, loss, backward per micro-batch,
-    /// clip, step, with the non-finite guards.
+    /// clip, step, with the non-finite guards. `actionAdvantages` (per trajectory, segment and action)
+    /// replaces the per-trajectory `advantages` when given (`trainer.kl_in_reward`).
     func optimizerStep(
         _ minibatch: [[Int]], trajectories: [Trajectory<S.Output>], advantages: [Float],
-        active: [TrainableExpert], longest: [String: Int],
+        actionAdvantages: [[[Float]]]? = nil, active: [TrainableExpert], longest: [String: Int],
         stats: inout [String: ExpertLossStatistics]
     ) throws -> StepOutcome {
         let aggregation = configuration.trainer.lossAggregation
@@ -198,10 +205,11 @@ extension GRPOTrainer {
             let replays = try replay(batch, experts: names)
             var total: Tensor?
             for e in active {
-                var items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)] = []
+                var items: [LossItem] = []
                 for (k, i) in micro.enumerated() {
                     for (j, s) in batch[k].segments.enumerated() where s.expert == e.name && takesPart(s) {
-                        items.append((s, replays[k][j]!, advantages[i]))
+                        let a = actionAdvantages?[i][j] ?? [Float](repeating: advantages[i], count: s.actionCount)
+                        items.append((s, replays[k][j]!, a))
                     }
                 }
                 guard !items.isEmpty else { continue }
