@@ -59,7 +59,8 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
 /// `logprob_mismatch/max`, `reward_kl_penalty` (with `kl_in_reward`; the `advantages/*` metrics are then
 /// those before the KL enters); and `reward_kl_penalty_coeff`, `loss`, `grad_norm`
-/// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds).
+/// (before clipping), `updates/count|skipped`, `time/rollout|reward|advantages|update|step` and, inside
+/// `time/update`, `time/old_and_reference|replay|loss|backward|optimizer` (seconds).
 ///
 /// ```swift
 /// let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
