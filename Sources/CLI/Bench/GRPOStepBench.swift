@@ -120,9 +120,11 @@ struct GRPOStepBench: AsyncParsableCommand {
             }
             print("")
         }
-        if let versions {
-            print("PyTorch side: \(versions)")
-        } else if !noTorch {
+        if let versions { print("PyTorch side: \(versions)") }
+        if !noTorch && timings.contains(where: { $0.scenario == "t2i" }) {
+            print("(t2i: no PyTorch step yet; scripts/bench_grpo_step.py covers the text step only)")
+        }
+        if !noTorch && versions == nil && ReferenceGRPOStep(root: URL(fileURLWithPath: root)) == nil {
             print("(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
         }
     }
