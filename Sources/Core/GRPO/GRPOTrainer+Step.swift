@@ -46,6 +46,7 @@ extension GRPOTrainer {
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        clock = Date()
         if !t.rewardWeights.isEmpty { evaluation = evaluation.reweighted(t.rewardWeights) }
         let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
         let groups = trajectories.map(\.promptIndex)
@@ -58,11 +59,14 @@ extension GRPOTrainer {
                 advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
                 estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
         }
+        metrics["time/advantages"] = Date().timeIntervalSince(clock)
         recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
-        try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
+        try update(
+            &trajectories, advantages: advantages, outcomes: evaluation.totals.map(\.value), metrics: &metrics,
+            warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
         updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
