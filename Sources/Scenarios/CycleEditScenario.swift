@@ -91,7 +91,8 @@ public final class CycleEditScenario: Scenario {
         let clean = FunctionReward<CycleEditOutput>(name: "edit_palette_fit") { batch in
             try await quality.scores(for: batch.map(\.edited))
         }
-        return WeightedRewards(name: "cycle_edit", [(edit, settings.lambdaEdit), (cycle, settings.lambdaCycle), (clean, settings.lambdaQuality)])
+        return WeightedRewards(
+            name: "cycle_edit", [(edit, settings.lambdaEdit), (cycle, settings.lambdaCycle), (clean, settings.lambdaQuality)])
     }
 
     public func prompts(_ split: DatasetSplit) throws -> [EditExample] { split == .train ? trainEdits : testEdits }
@@ -112,7 +113,9 @@ public final class CycleEditScenario: Scenario {
 
     /// G edits per quadruple, then one reconstruction per edit. The generator draws the edits'
     /// reference noise, their sampler noise, then the same for the reconstructions.
-    public func rollout(_ prompts: [EditExample], group: Int, using rng: inout RandomState) throws -> [Trajectory<CycleEditOutput>] {
+    public func rollout(_ prompts: [EditExample], group: Int, using rng: inout RandomState) throws
+        -> [Trajectory<CycleEditOutput>]
+    {
         let rows = prompts.indices.flatMap { [Int](repeating: $0, count: group) }
         guard !rows.isEmpty else { return [] }
         let forward = try editConditions(instructions: rows.map { prompts[$0].sample.instruction }, sources: rows.map { prompts[$0].source },

@@ -79,7 +79,8 @@ public struct UnifiedEditPretraining {
                 failure = error
                 let shape = [batchSize, model.transformer.configuration.inChannels, model.transformer.configuration.sampleSize,
                              model.transformer.configuration.sampleSize]
-                return FlowMatchingBatch(latents: .zeros(shape), encoderHiddenStates: .zeros([batchSize, 1, model.connector.configuration.outputSize]))
+                let empty = Tensor.zeros([batchSize, 1, model.connector.configuration.outputSize])
+                return FlowMatchingBatch(latents: .zeros(shape), encoderHiddenStates: empty)
             }
         }, progress: { step, loss in
             progress(PretrainingProgress(phase: "edit", step: step, total: total, loss: loss))

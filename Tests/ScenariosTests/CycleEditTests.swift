@@ -73,7 +73,8 @@ import UniRLTensor
         let x = Tensor.randomNormal([2, 4, 8, 8], using: &rng), c = Tensor.randomNormal([2, 8, 64], using: &rng)
         let t = Tensor([300, 700])
         let before = t2i.model.transformer(x, encoderHiddenStates: c, timestep: t)
-        let after = edit.model.transformer(x, encoderHiddenStates: c, timestep: t, referenceHiddenStates: Tensor.randomNormal(x.shape, using: &rng))
+        let reference = Tensor.randomNormal(x.shape, using: &rng)
+        let after = edit.model.transformer(x, encoderHiddenStates: c, timestep: t, referenceHiddenStates: reference)
         #expect(zip(before.scalars, after.scalars).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
@@ -121,7 +122,8 @@ import UniRLTensor
         for (t, r) in zip(trajectories, replays) {
             for (segment, replay) in zip(t.segments, r) {
                 let replayed = try #require(replay).logProbs.scalars
-                #expect(zip(replayed, segment.samplingLogProbs).allSatisfy { abs($0 - $1) < 1e-3 }, "\(replayed) vs \(segment.samplingLogProbs)")
+                #expect(zip(replayed, segment.samplingLogProbs).allSatisfy { abs($0 - $1) < 1e-3 },
+                        "\(replayed) vs \(segment.samplingLogProbs)")
             }
         }
         let evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
@@ -159,7 +161,8 @@ import UniRLTensor
         let dir = temporaryDirectory()
         var runner = ScenarioRunner(pack: CycleEditPack())
         runner.log = { _ in }
-        let summary = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5"])
+        let overrides = Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5"]
+        let summary = try await runner.run(configFile: nil, overrides: overrides)
         #expect(summary.scenario == "cycle-edit" && summary.metric == "edit_success" && summary.evalPrompts == 3)
         #expect((0...1).contains(summary.before) && (0...1).contains(summary.after) && summary.steps == 1)
         for key in ["clip_direction_start", "clip_i_edit_source_end", "cycle_success_end", "lambda_quality_end"] {
