@@ -118,8 +118,8 @@ public final class CycleEditScenario: Scenario {
     {
         let rows = prompts.indices.flatMap { [Int](repeating: $0, count: group) }
         guard !rows.isEmpty else { return [] }
-        let forward = try editConditions(instructions: rows.map { prompts[$0].sample.instruction }, sources: rows.map { prompts[$0].source },
-                                         using: &rng)
+        let forward = try editConditions(instructions: rows.map { prompts[$0].sample.instruction },
+                                         sources: rows.map { prompts[$0].source }, using: &rng)
         let edits = try policy.sample(forward, using: &rng)
         let edited = try model.decode(Tensor.stack(edits.map(\.sample), axis: 0))
         let backward = try editConditions(instructions: rows.map { prompts[$0].sample.reverseInstruction }, sources: edited, using: &rng)

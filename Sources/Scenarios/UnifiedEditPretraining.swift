@@ -48,10 +48,13 @@ public struct UnifiedEditPretraining {
     }
 
     /// The starting point: the unified model in `base` (default: the bundled tiny unified model)
-    /// with the editing parts added.
+    /// with the editing parts added. A `base` with only `connector/` and `dm/` (an edit folder, e.g.
+    /// an earlier run of this stage) takes the LM and DC-AE of the bundled tiny unified model.
     public func initialModel(base: URL? = nil) throws -> UnifiedImageGenerator {
         guard let base = base ?? BundledUnifiedModel.directory else { throw TinyModelError.unifiedNotBundled }
-        return try UnifiedEditModel.addingEditParts(to: UnifiedImageGenerator(directory: base), seed: settings.seed)
+        let hasLM = FileManager.default.fileExists(atPath: base.appendingPathComponent("lm/config.json").path)
+        let generator = hasLM ? try UnifiedImageGenerator(directory: base) : try UnifiedEditModel.load(from: base)
+        return try UnifiedEditModel.addingEditParts(to: generator, seed: settings.seed)
     }
 
     /// Trains `generator.model` in place; `progress` after each step. Returns the losses.

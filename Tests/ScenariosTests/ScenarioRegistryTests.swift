@@ -46,7 +46,7 @@ struct MarkedTokensPack: ScenarioPack {
     }
 
     @Test func bundledScenariosAreRegistered() throws {
-        let names = ["jpeg-compressibility", "jpeg-incompressibility", "t2i", "text", "toy-flow", "toy-tokens", "vqa"]
+        let names = ["cycle-edit", "jpeg-compressibility", "jpeg-incompressibility", "t2i", "text", "toy-flow", "toy-tokens", "vqa"]
         #expect(ScenarioRegistry.shared.all.map(\.name) == names)
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }
     }
