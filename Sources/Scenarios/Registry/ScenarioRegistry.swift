@@ -42,7 +42,7 @@ public final class ScenarioRegistry: Sendable {
     public init() { packs = Mutex([:]) }
 
     /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`,
-    /// `t2i`, `text`, `vqa`, `cot-t2i`, `reflection`.
+    /// `t2i`, `cycle-edit`, `text`, `vqa`, `cot-t2i`, `reflection`.
     public static let shared: ScenarioRegistry = {
         let registry = ScenarioRegistry()
         registry.register(ToyTokensPack())
@@ -50,6 +50,7 @@ public final class ScenarioRegistry: Sendable {
         registry.register(JPEGPack(direction: .compressibility))
         registry.register(JPEGPack(direction: .incompressibility))
         registry.register(TextToImagePack())
+        registry.register(CycleEditPack())
         registry.register(AnswerPack(task: .text))
         registry.register(AnswerPack(task: .vqa))
         registry.register(ChainOfThoughtPack())
