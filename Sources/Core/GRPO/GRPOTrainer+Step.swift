@@ -15,7 +15,7 @@ extension GRPOTrainer {
 
         let prompts = drawPrompts(t.promptsPerStep).map { trainPrompts[$0] }
         var clock = Date()
-        var trajectories = try withoutGrad { try scenario.rollout(prompts, group: t.groupSize, using: &samplingRNG) }
+        var trajectories = try rolloutShare(prompts)
         try check(trajectories, promptCount: prompts.count)
         metrics["time/rollout"] = Date().timeIntervalSince(clock)
 
@@ -41,9 +41,11 @@ extension GRPOTrainer {
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        // With data parallelism the advantages are computed over the whole batch on every rank.
+        let (batchEvaluation, groups, localShare) = try gatherRewards(evaluation, groups: trajectories.map(\.promptIndex))
+        evaluation = batchEvaluation
         if !t.rewardWeights.isEmpty { evaluation = evaluation.reweighted(t.rewardWeights) }
-        let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
-        let groups = trajectories.map(\.promptIndex)
+        let keys = groups.map { scenario.promptKey(prompts[$0]) }
         var advantages = GroupAdvantage.compute(
             rewards: evaluation.totals, groups: groups, scaling: t.advantageScaling,
             clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys,
@@ -53,16 +55,17 @@ extension GRPOTrainer {
                 advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
                 estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
         }
-        recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
+        recordRewardMetrics(evaluation, groups: groups, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
-        try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
+        try update(&trajectories, advantages: advantages.restricted(to: localShare), metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
         updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
 
         step += 1
+        try checkReplicasIfDue()
         for w in warnings { logger.warning("step \(step): \(w)") }
         return StepReport(step: step, metrics: metrics, warnings: warnings)
     }

@@ -74,6 +74,9 @@ public final class GRPOTrainer<S: Scenario> {
     /// process's optimizer step, the number over every data-parallel rank. A data-parallel layer
     /// sets it to an all-reduce sum; `nil` (the default, one process) uses the local count.
     public var globalActionCount: ((_ expert: String, _ localCount: Int) -> Int)?
+    /// Data-parallel training over the ranks of a ``Collective`` (see ``DataParallel``); nil for
+    /// one process. Set before the first step.
+    public var dataParallel: DataParallel?
     /// The generator of prompt draws and rollouts.
     public internal(set) var samplingRNG: RandomState
     /// The generator of minibatch shuffles.
