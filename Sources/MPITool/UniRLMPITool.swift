@@ -28,14 +28,18 @@ struct ToyRun: AsyncParsableCommand {
     @Option(help: "Micro-batches per optimizer step.") var accumulation = 1
     @Option(help: "Seconds one collective may wait before the job is ended.") var timeout: Double = 60
     @Option(help: "Where rank 0 writes {\"name\": [weights]} after the last step.") var weightsOut: String?
+    @Option(help: "A run directory: a checkpoint after every step (rank 0), metrics.jsonl.") var output: String?
+    @Flag(help: "Resume from the latest checkpoint in --output.") var resume = false
+    @Option(help: "Stop after this many steps (of --steps), as an interrupted run.") var stopAfter: Int?
     @Argument(help: "Further configuration overrides, key=value.") var overrides: [String] = []
 
     func run() async throws {
         let collective = try MPILaunch.collective(timeout: timeout)
         let common = [
             "run.steps=\(steps)", "trainer.prompts_per_step=\(prompts)", "trainer.group_size=\(group)",
-            "trainer.gradient_accumulation=\(accumulation)", "run.checkpoint_every=0",
-        ]
+            "trainer.gradient_accumulation=\(accumulation)", "run.progress_bar=never", "run.tensorboard=false",
+        ] + (output.map { ["run.output_dir=\($0)", "run.checkpoint_every=1"] + (resume ? ["run.resume_from=latest"] : []) }
+            ?? ["run.checkpoint_every=0", "run.jsonl=false"])
         var rng = RandomState(seed: 7)
         let start = Date()
         let weights: [String: [Float]]
@@ -71,7 +75,14 @@ struct ToyRun: AsyncParsableCommand {
     {
         let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
         trainer.dataParallel = DataParallel(collective: collective, weightCheckInterval: 1)
-        for _ in 0..<config.run.steps { try await trainer.trainStep() }
+        let metrics = MetricsLogger(sinks: [])
+        try await trainer.train(stopAfter: stopAfter, metrics: output != nil && collective.isWriter ? nil : metrics)
+        let history = metrics.history
+        if collective.isWriter && !history.isEmpty {
+            let update = history.reduce(0.0) { $0 + ($1.metrics["time/update"] ?? 0) } / Double(history.count)
+            let allReduce = history.reduce(0.0) { $0 + ($1.metrics["time/allreduce"] ?? 0) } / Double(history.count)
+            print(String(format: "time/update %.4f s a step, of which gradient all-reduce %.4f s", update, allReduce))
+        }
         return trainer.checkpoint().weights.mapValues(\.scalars)
     }
 }

@@ -26,6 +26,9 @@ public struct DataParallel {
     public var weightCheckInterval: Int
     /// The largest all-reduce, in floats (4 Mi floats = 16 MiB by default).
     public var bucketElements: Int
+    /// Seconds spent summing gradients since the last ``GradientClock/take()`` (the step's
+    /// `time/allreduce` metric).
+    public let gradientClock = GradientClock()
 
     public init(collective: any Collective, weightCheckInterval: Int = 10, bucketElements: Int = 1 << 22) {
         self.collective = collective
@@ -42,6 +45,8 @@ public struct DataParallel {
     /// floats. A parameter without a gradient on this rank contributes zeros; one without a
     /// gradient on every rank keeps none (so that its optimizer does not step).
     public func sumGradients(_ parameters: [Parameter]) throws {
+        let started = Date()
+        defer { gradientClock.seconds += Date().timeIntervalSince(started) }
         var present = parameters.map { $0.grad == nil ? 0.0 : 1.0 }
         try collective.allReduceSum(&present)
         let reduced = parameters.indices.filter { present[$0] > 0 }
@@ -109,6 +114,16 @@ public struct DataParallel {
             h = (h ^ UInt64(t.elementCount)) &* 0x100_0000_01b3
         }
         return h
+    }
+}
+
+/// Accumulated all-reduce time (one per ``DataParallel``; the trainer reads and resets it each step).
+public final class GradientClock {
+    var seconds = 0.0
+    /// The seconds accumulated so far; resets to 0.
+    public func take() -> Double {
+        defer { seconds = 0 }
+        return seconds
     }
 }
 

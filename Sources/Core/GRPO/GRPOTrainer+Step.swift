@@ -61,6 +61,7 @@ extension GRPOTrainer {
         clock = Date()
         try update(&trajectories, advantages: advantages.restricted(to: localShare), metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
+        if let dp = dataParallel { metrics["time/allreduce"] = dp.gradientClock.take() }
         updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
 

@@ -58,7 +58,8 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `entropy_mask/masked_frac` (with `top_entropy_quantile` < 1), `completions/mean_length|min_length|max_length`,
 /// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
 /// `logprob_mismatch/max`; and `loss`, `grad_norm`
-/// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds).
+/// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds), and with data
+/// parallelism `time/allreduce` (seconds summing gradients over the ranks, part of `time/update`).
 ///
 /// ```swift
 /// let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
