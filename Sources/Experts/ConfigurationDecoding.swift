@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// Problems with a model's `config.json`.
 public enum ModelConfigurationError: Error, CustomStringConvertible, Equatable {
@@ -27,7 +28,7 @@ public enum ModelConfigurationError: Error, CustomStringConvertible, Equatable {
 public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from url: URL, knownKeys: Set<String>,
                                                    ignoredKeys: Set<String> = standardIgnoredConfigurationKeys) throws -> C {
     let data: Data
-    do { data = try Data(contentsOf: url) } catch {
+    do { data = try Data(readingFileAt: url) } catch {
         throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
     }
     return try decodeModelConfiguration(type, from: data, path: url.path, knownKeys: knownKeys, ignoredKeys: ignoredKeys)

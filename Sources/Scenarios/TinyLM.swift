@@ -121,7 +121,7 @@ public struct TinyLM {
     static func imageProcessor(for vision: QwenVisionConfiguration, in root: URL) throws -> QwenImageProcessor {
         var processor = QwenImageProcessor(vision)
         let url = root.appendingPathComponent("preprocessor_config.json")
-        guard let data = try? Data(contentsOf: url) else { return processor }
+        guard let data = try? Data(readingFileAt: url) else { return processor }
         guard let json = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw TinyLMError.damaged(path: url.path, reason: "not a JSON object")
         }
@@ -161,7 +161,7 @@ public struct TinyLM {
             let from = source.appendingPathComponent(name), to = directory.appendingPathComponent(name)
             guard FileManager.default.fileExists(atPath: from.path) else { throw TinyLMError.missingFile(path: from.path) }
             if from.standardizedFileURL == to.standardizedFileURL { continue }
-            try Data(contentsOf: from).write(to: to, options: .atomic)
+            try Data(readingFileAt: from).write(to: to, options: .atomic)
         }
     }
 

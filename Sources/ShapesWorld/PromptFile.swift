@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// A prompt file that could not be read, with the file and line at fault.
 public struct PromptFileError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -31,7 +32,7 @@ public enum PromptFile {
     ///   missing or unknown field, or an unsatisfiable specification.
     public static func read(from url: URL) throws -> [ShapesPrompt] {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw PromptFileError(path: url.path, line: nil, reason: "cannot read the file (\(error.localizedDescription))")
         }
         guard let text = String(data: data, encoding: .utf8) else {

@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// Writes scalar curves as TensorBoard event files (`tensorboard --logdir <dir>` shows them).
 ///
@@ -170,7 +171,7 @@ public enum TensorBoardEventReader {
 
     /// The file version string and every scalar, in file order.
     public static func read(_ url: URL) throws -> (fileVersion: String?, scalars: [Scalar]) {
-        let data = [UInt8](try Data(contentsOf: url))
+        let data = [UInt8](try Data(readingFileAt: url))
         var offset = 0
         var version: String?
         var scalars: [Scalar] = []

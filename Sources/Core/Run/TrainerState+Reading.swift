@@ -8,7 +8,7 @@ extension TrainerState {
     /// Reads and checks `trainer_state.json`; errors name the file and the field.
     public static func read(from url: URL) throws -> TrainerState {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw CheckpointError.invalid(file: url.path, field: "", reason: "cannot be read: \(error.localizedDescription)")
         }
         let state: TrainerState

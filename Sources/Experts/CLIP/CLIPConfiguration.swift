@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// One tower of CLIP (transformers' `CLIPTextConfig` or `CLIPVisionConfig`): the fields both share
 /// plus the text-only and vision-only ones, with transformers' defaults for absent keys.
@@ -114,7 +115,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
     /// Reads `config.json`, refusing unknown keys and settings CLIP cannot run with.
     public static func load(from url: URL) throws -> CLIPConfiguration {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         return try decode(data, path: url.path)

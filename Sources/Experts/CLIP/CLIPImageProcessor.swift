@@ -27,7 +27,7 @@ public struct CLIPImageProcessor: Sendable, Equatable {
     /// Reads a `preprocessor_config.json` (`size.shortest_edge`, `crop_size`, `image_mean`, `image_std`).
     public init(preprocessorConfig url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         guard let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// CLIP's byte-level BPE tokenizer, giving the ids of transformers' `CLIPTokenizer`
 /// (models/clip/tokenization_clip.py): `<|startoftext|>` and `<|endoftext|>` taken whole from the
@@ -60,7 +61,7 @@ public struct CLIPTokenizer: Sendable {
     /// Reads `vocab.json` and `merges.txt` (transformers' layout; a `#version` first line is skipped).
     public init(vocabJSON: URL, mergesFile: URL, maxLength: Int = 77) throws(TokenizerError) {
         let vocabData: Data
-        do { vocabData = try Data(contentsOf: vocabJSON) } catch { throw .unreadable(path: vocabJSON.path, reason: "\(error)") }
+        do { vocabData = try Data(readingFileAt: vocabJSON) } catch { throw .unreadable(path: vocabJSON.path, reason: "\(error)") }
         guard let object = (try? JSONSerialization.jsonObject(with: vocabData)) as? [String: Any] else {
             throw .malformedJSON(path: vocabJSON.path, reason: "not a JSON object of token → id")
         }
@@ -83,7 +84,7 @@ public struct CLIPTokenizer: Sendable {
     /// Reads a Hugging Face `tokenizer.json` of CLIP's kind (BPE model with `end_of_word_suffix` `</w>`).
     public init(tokenizerJSON url: URL, maxLength: Int = 77) throws(TokenizerError) {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw .unreadable(path: url.path, reason: "\(error)") }
+        do { data = try Data(readingFileAt: url) } catch { throw .unreadable(path: url.path, reason: "\(error)") }
         guard let top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
               let model = top["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Any],
               let rawMerges = model["merges"] as? [Any] else {

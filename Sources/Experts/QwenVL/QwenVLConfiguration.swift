@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// Qwen2.5-VL's settings (transformers' `Qwen2_5_VLConfig`), read from both layouts of
 /// `config.json`: transformers 5 nests the text settings under `text_config` with
@@ -32,7 +33,7 @@ public struct QwenVLConfiguration: Sendable, Equatable {
     /// Reads `config.json`, refusing unknown keys (at every level) and features not computed here.
     public static func load(from url: URL) throws -> QwenVLConfiguration {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw ModelConfigurationError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         return try decode(data, path: url.path)

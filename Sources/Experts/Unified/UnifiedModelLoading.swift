@@ -69,7 +69,7 @@ extension UnifiedModel {
     static func loadOfficial(from directory: URL, requireAutoencoder: Bool) throws -> UnifiedModel {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
-        do { data = try Data(contentsOf: configURL) } catch {
+        do { data = try Data(readingFileAt: configURL) } catch {
             throw ModelConfigurationError.unreadable(path: configURL.path, reason: error.localizedDescription)
         }
         guard var top = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {

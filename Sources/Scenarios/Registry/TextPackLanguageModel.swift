@@ -147,7 +147,7 @@ public final class AnswerLanguageModel {
     static func readJSON(_ url: URL) throws -> [String: Any]? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         do {
-            guard let object = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] else {
+            guard let object = try JSONSerialization.jsonObject(with: Data(readingFileAt: url)) as? [String: Any] else {
                 throw AnswerLMError.damaged(path: url.path, reason: "not a JSON object")
             }
             return object

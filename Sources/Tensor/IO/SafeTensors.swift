@@ -24,7 +24,7 @@ public struct SafeTensorsFile: Sendable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do {
-            data = try Data(contentsOf: url, options: .alwaysMapped)
+            data = try Data(readingFileAt: url, options: .alwaysMapped)
         } catch {
             throw SafeTensorsError.fileUnreadable(path: url.path, reason: error.localizedDescription)
         }

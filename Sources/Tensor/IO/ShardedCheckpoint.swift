@@ -110,7 +110,7 @@ public struct ShardedCheckpoint: Sendable {
     /// The `weight_map` of an index file, with shard paths checked to stay inside its directory.
     private static func readWeightMap(_ url: URL) throws -> [String: String] {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw SafeTensorsError.fileUnreadable(path: url.path, reason: error.localizedDescription)
         }
         func invalid(_ reason: String) -> SafeTensorsError { .invalidIndex(path: url.path, reason: reason) }

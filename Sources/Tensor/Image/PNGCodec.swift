@@ -101,7 +101,7 @@ extension RGBImage {
     /// Reads and decodes the PNG file at `url`.
     public init(contentsOfPNG url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw ImageCodecError.fileUnreadable(path: url.path, reason: error.localizedDescription)
         }
         try self.init(pngData: data)

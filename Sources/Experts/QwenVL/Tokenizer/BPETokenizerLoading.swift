@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 extension BPETokenizer {
     // MARK: tiktoken rank files
@@ -12,7 +13,7 @@ extension BPETokenizer {
     public init(tiktokenRanks url: URL, specialTokens: [String: Int], pattern: SplitPattern = .qwen2,
                 normalization: Normalization = .none) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do { data = try Data(readingFileAt: url) } catch {
             throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
         }
         try self.init(tiktokenRanks: data, specialTokens: specialTokens, pattern: pattern, normalization: normalization)
@@ -61,7 +62,7 @@ extension BPETokenizer {
     /// Other features are refused with ``TokenizerError/unsupported(_:)`` naming them.
     public init(tokenizerJSON url: URL) throws {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch { throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription) }
+        do { data = try Data(readingFileAt: url) } catch { throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription) }
         try self.init(tokenizerJSON: data, path: url.path)
     }
 
