@@ -11,12 +11,16 @@ tool=.build-mpi/release/unirl-mpi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 UNIRL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 : > "$out"
 echo "{\"uptime\": \"$(uptime)\", \"cores\": $(nproc)}" | tee -a "$out"
+# Three runs per point, interleaved over the rank counts so that a change of the machine's load hits all alike.
 for scenario in tokens flow; do
-    for ranks in 1 2 4; do
-        line=$(mpirun --oversubscribe -np "$ranks" "$tool" toy --scenario "$scenario" --steps 20 --prompts 8 --group 16 \
-            | grep 'steps/s')
-        sps=$(echo "$line" | sed -E 's/.*\(([0-9.]+) steps\/s\).*/\1/')
-        echo "{\"scenario\": \"$scenario\", \"ranks\": $ranks, \"steps_per_s\": $sps, \"uptime\": \"$(uptime)\"}" | tee -a "$out"
+    for repeat in 1 2 3; do
+        for ranks in 1 2 4; do
+            run=$(mpirun --oversubscribe -np "$ranks" "$tool" toy --scenario "$scenario" --steps 30 --prompts 8 --group 16)
+            sps=$(echo "$run" | grep 'steps/s' | sed -E 's/.*\(([0-9.]+) steps\/s\).*/\1/')
+            ar=$(echo "$run" | grep 'all-reduce' | sed -E 's/.*update ([0-9.]+) s a step, of which gradient all-reduce ([0-9.]+) s/\1 \2/')
+            echo "{\"scenario\": \"$scenario\", \"ranks\": $ranks, \"repeat\": $repeat, \"steps_per_s\": $sps, " \
+                "\"update_s\": ${ar% *}, \"allreduce_s\": ${ar#* }, \"uptime\": \"$(uptime)\"}" | tee -a "$out"
+        done
     done
 done
 # 1 Mi to 64 Mi floats (4 to 256 MiB): large enough to be bandwidth-bound; bigger gradients are all-reduced in

@@ -37,6 +37,19 @@ NODES = [2, 4, 8, 16]
 def main(path):
     rows = [json.loads(l) for l in open(path) if l.strip().startswith("{")]
     reduces = [r for r in rows if "elements" in r]
+    toys = [r for r in rows if "steps_per_s" in r]
+    if toys:
+        print("## Toy scenarios, 8 prompts x 16 samples a step (median of the runs)\n")
+        print("| scenario | ranks | steps/s (runs) | median | update s | of which all-reduce s |")
+        print("|---|---|---|---|---|---|")
+        for scenario in dict.fromkeys(r["scenario"] for r in toys):
+            for n in sorted({r["ranks"] for r in toys if r["scenario"] == scenario}):
+                runs = [r for r in toys if r["scenario"] == scenario and r["ranks"] == n]
+                sps = sorted(r["steps_per_s"] for r in runs)
+                mid = lambda xs: sorted(xs)[len(xs) // 2]
+                print(f"| {scenario} | {n} | {', '.join(f'{x:.2f}' for x in sps)} | {mid(sps):.2f} | "
+                      f"{mid([r.get('update_s', 0) for r in runs]):.4f} | {mid([r.get('allreduce_s', 0) for r in runs]):.4f} |")
+        print()
     print("## Measured on this machine (oversubscribed ranks share 2 cores)\n")
     print("| ranks | floats | MiB | median s | bus GB/s |")
     print("|---|---|---|---|---|")

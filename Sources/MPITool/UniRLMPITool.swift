@@ -41,7 +41,6 @@ struct ToyRun: AsyncParsableCommand {
         ] + (output.map { ["run.output_dir=\($0)", "run.checkpoint_every=1"] + (resume ? ["run.resume_from=latest"] : []) }
             ?? ["run.checkpoint_every=0", "run.jsonl=false"])
         var rng = RandomState(seed: 7)
-        let start = Date()
         let weights: [String: [Float]]
         switch scenario {
         case "tokens":
@@ -58,10 +57,7 @@ struct ToyRun: AsyncParsableCommand {
         default:
             throw ValidationError("--scenario must be tokens or flow")
         }
-        let seconds = Date().timeIntervalSince(start)
         if collective.isWriter {
-            print(String(format: "%@: %d steps on %d rank(s) in %.3f s (%.3f steps/s)", scenario, steps, collective.size, seconds,
-                         Double(steps) / seconds))
             if let weightsOut {
                 let data = try JSONSerialization.data(withJSONObject: weights.mapValues { $0.map(Double.init) }, options: [.sortedKeys])
                 try data.write(to: URL(fileURLWithPath: weightsOut))
@@ -75,9 +71,17 @@ struct ToyRun: AsyncParsableCommand {
     {
         let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
         trainer.dataParallel = DataParallel(collective: collective, weightCheckInterval: 1)
-        let metrics = MetricsLogger(sinks: [])
+        let metrics = MetricsLogger(sinks: [], logEvery: 0)
+        try trainer.resumeIfRequested()
+        let (first, start) = (trainer.step, Date())
         try await trainer.train(stopAfter: stopAfter, metrics: output != nil && collective.isWriter ? nil : metrics)
+        // The training steps alone: not the scenario's construction (toy-flow's pre-training) nor MPI's start.
+        let seconds = Date().timeIntervalSince(start), steps = trainer.step - first
         let history = metrics.history
+        if collective.isWriter {
+            print(String(format: "%@: %d steps on %d rank(s) in %.3f s (%.3f steps/s)", scenario, steps, collective.size, seconds,
+                         Double(steps) / seconds))
+        }
         if collective.isWriter && !history.isEmpty {
             let update = history.reduce(0.0) { $0 + ($1.metrics["time/update"] ?? 0) } / Double(history.count)
             let allReduce = history.reduce(0.0) { $0 + ($1.metrics["time/allreduce"] ?? 0) } / Double(history.count)

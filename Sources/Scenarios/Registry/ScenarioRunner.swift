@@ -118,7 +118,7 @@ extension ScenarioRunner {
     private func trainWithoutWriting<S: Scenario>(_ trainer: GRPOTrainer<S>, steps: Int, start: Date) async throws
         -> ScenarioSummary
     {
-        try await trainer.train(metrics: MetricsLogger(sinks: []))
+        try await trainer.train(metrics: MetricsLogger(sinks: [], logEvery: 0))
         return ScenarioSummary(scenario: pack.name, metric: pack.metricName, before: .nan, after: .nan, evalPrompts: 0,
                                steps: trainer.step, seconds: Date().timeIntervalSince(start), trainRewards: [], extra: [:])
     }
