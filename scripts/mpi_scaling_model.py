@@ -57,7 +57,7 @@ def main(path):
     for r in reduces:
         n, b = r["ranks"], r["elements"] * 4
         bus = 2 * (n - 1) / n * b / r["median_s"] / 1e9
-        print(f"| {n} | {r['elements']:,} | {b / 2**20:.0f} | {r['median_s']:.5f} | {bus:.2f} |")
+        print(f"| {n} | {r['elements']:,} | {b / 2**20:.0f} | {r['median_s']:.6f} | {bus:.2f} |")
         big = max((x for x in reduces if x["ranks"] == n), key=lambda x: x["elements"])
         fits[n] = (big["median_s"] / big["elements"], min(x["median_s"] for x in reduces if x["ranks"] == n))
     sizes = {**FULL, **LORA}

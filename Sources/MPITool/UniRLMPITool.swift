@@ -79,7 +79,7 @@ struct ToyRun: AsyncParsableCommand {
         let seconds = Date().timeIntervalSince(start), steps = trainer.step - first
         let history = metrics.history
         if collective.isWriter {
-            print(String(format: "%@: %d steps on %d rank(s) in %.3f s (%.3f steps/s)", scenario, steps, collective.size, seconds,
+            print(String(format: "%@: %d steps on %d rank(s) in %.3f s (%.3f steps/s)", self.scenario, steps, collective.size, seconds,
                          Double(steps) / seconds))
         }
         if collective.isWriter && !history.isEmpty {
