@@ -120,7 +120,8 @@ extension GRPOTrainer {
         let checkpoints = run.checkpointsDirectory
         try resumeIfRequested()
         // Only rank 0 writes or logs metrics; the others keep their history in memory.
-        let sink = try metrics ?? (isWriter ? MetricsLogger(run: run, directory: output, logger: logger) : MetricsLogger(sinks: [], logEvery: 0))
+        let sink =
+            try metrics ?? (isWriter ? MetricsLogger(run: run, directory: output, logger: logger) : MetricsLogger(sinks: [], logEvery: 0))
         defer { if metrics == nil { sink.close() } }
         if (step > 0 || !run.resumeFrom.isEmpty) && sink.history.isEmpty { try sink.resume(afterStep: step) }
         if isWriter && (!run.resumeFrom.isEmpty || run.overwrite) {
