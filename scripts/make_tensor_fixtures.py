@@ -4,7 +4,8 @@
     bash scripts/setup-reference-env.sh            # once
     .venv-reference/bin/python scripts/make_tensor_fixtures.py [--out DIR] [--only NAME ...]
 
-For each case it writes Tests/TensorTests/Fixtures/<name>/:
+For each case it writes <root>/<name>/, the root being Tests/TensorTests/Fixtures for the engine's
+conv block and Tests/Fixtures/blocks for the experts' blocks (transformer_block, linear_attention):
 
     config.json          the block's config (snake_case keys)
     model.safetensors    the parameters, F32, named as in scripts/reference_blocks.py
@@ -52,6 +53,9 @@ from reference_blocks import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "Tests" / "TensorTests" / "Fixtures"
+# The experts' blocks live with the experts' tests (ExpertsTests reads Tests/Fixtures/blocks).
+EXPERT_BLOCKS_OUT = ROOT / "Tests" / "Fixtures" / "blocks"
+EXPERT_BLOCKS = {"transformer_block", "linear_attention"}
 CASE_JSON = {"rtol": 1e-4, "atol": 1e-5, "grad_rtol": 1e-3}
 
 
@@ -325,7 +329,8 @@ def make_case(name: str, out_dir: Path, write: bool) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"fixture root (default {DEFAULT_OUT})")
+    ap.add_argument("--out", type=Path, default=None,
+                    help=f"fixture root for every case (default {DEFAULT_OUT}, the experts' blocks {EXPERT_BLOCKS_OUT})")
     ap.add_argument("--only", action="append", choices=sorted(CASES), help="case name (repeatable)")
     ap.add_argument("--check-only", action="store_true", help="print the checks, write nothing")
     args = ap.parse_args()
@@ -334,7 +339,9 @@ def main():
     torch.use_deterministic_algorithms(True)
     print(f"torch {torch.__version__}, 1 thread, CPU")
     names = args.only or list(CASES)
-    summary = {n: make_case(n, args.out, write=not args.check_only) for n in names}
+    def root(name):
+        return args.out or (EXPERT_BLOCKS_OUT if name in EXPERT_BLOCKS else DEFAULT_OUT)
+    summary = {n: make_case(n, root(n), write=not args.check_only) for n in names}
     print("summary: " + json.dumps(summary, indent=1))
 
 

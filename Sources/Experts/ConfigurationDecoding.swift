@@ -54,6 +54,37 @@ public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from data: Da
     }
 }
 
+/// A model configuration read from a reference library's flat `config.json`: unknown keys are
+/// refused and the decoded values validated, by one ``load(from:)`` for every such model.
+public protocol ModelConfigurationFile: Decodable {
+    /// Every key the model's `config.json` may hold (besides bookkeeping keys).
+    static var configurationKeys: Set<String> { get }
+    /// Throws ``ModelConfigurationError/inconsistent(_:)`` for values that cannot describe a working model.
+    func validate() throws
+}
+
+extension ModelConfigurationFile {
+    /// Reads a `config.json`, refusing unknown keys, and validates it.
+    public static func load(from url: URL) throws -> Self {
+        let configuration = try decodeModelConfiguration(Self.self, from: url, knownKeys: configurationKeys)
+        try configuration.validate()
+        return configuration
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// The value at `key`, or the reference library's default `fallback` when the key is missing.
+    func decode<T: Decodable>(_ key: Key, default fallback: T) throws -> T {
+        try decodeIfPresent(T.self, forKey: key) ?? fallback
+    }
+
+    /// Missing: the default `fallback`; present and `null`: nil (diffusers' meaning of an explicit null).
+    func decodeNullable<T: Decodable>(_ key: Key, default fallback: T?) throws -> T? {
+        guard contains(key) else { return fallback }
+        return try decodeNil(forKey: key) ? nil : decode(T.self, forKey: key)
+    }
+}
+
 /// Keys that reference libraries write for bookkeeping and that carry no model settings.
 public let standardIgnoredConfigurationKeys: Set<String> = [
     "architectures", "torch_dtype", "dtype", "transformers_version", "model_type", "name_or_path",

@@ -1,22 +1,9 @@
 import Foundation
 import Testing
+import UniRLTestSupport
 @testable import UniRLTensor
 
 @Suite struct ModuleTests {
-    @Test func parameterNamesFollowTheModuleTree() {
-        var rng = RandomState(seed: 0)
-        let block = TransformerBlock(.init(hiddenSize: 8, numHeads: 2, intermediateSize: 16), rng: &rng)
-        let names = block.namedParameters().map(\.name)
-        #expect(names.contains("self_attn.q_proj.weight"))
-        #expect(names.contains("self_attn.k_proj.bias"))
-        #expect(!names.contains("self_attn.o_proj.bias"))
-        #expect(names.contains("mlp.down_proj.weight"))
-        #expect(names == names.sorted())
-        #expect(block.parameterCount() == 8 + 8 + 3 * (64 + 8) + 64 + 3 * 128)
-        let list = ModuleList([block])
-        #expect(list.namedParameters().first?.name.hasPrefix("0.") == true)
-    }
-
     @Test func loadingRoundTripsThroughSafetensors() throws {
         var rng = RandomState(seed: 0)
         let a = ConvBlock(.init(inChannels: 4, midChannels: 8, groups: 2), rng: &rng)
@@ -104,9 +91,9 @@ import Testing
     @Test func trainingStepsAreReproducible() {
         func train() -> [Float] {
             var rng = RandomState(seed: 3)
-            let block = TransformerBlock(.init(hiddenSize: 16, numHeads: 2, intermediateSize: 32), rng: &rng)
+            let block = ConvBlock(.init(inChannels: 4, midChannels: 8, groups: 2), rng: &rng)
             let optimizer = AdamW(parameters: block.trainableParameters(), learningRate: 1e-2)
-            let x = Tensor.randomNormal([2, 9, 16], using: &rng)
+            let x = Tensor.randomNormal([2, 4, 8, 8], using: &rng)
             for _ in 0..<3 {
                 block.zeroGrad()
                 block(x).square().mean().backward()

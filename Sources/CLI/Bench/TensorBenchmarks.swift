@@ -1,6 +1,8 @@
 import CBLAS
 import Foundation
+import UniRLExperts
 import UniRLTensor
+import UniRLTestSupport
 
 /// The engine's benchmarks: GEMM against raw `cblas_sgemm`, and three blocks against PyTorch.
 enum TensorBenchmarks {
@@ -57,7 +59,7 @@ enum TensorBenchmarks {
         let transformer = TransformerBlock(.init(hiddenSize: 128, numHeads: 4, intermediateSize: 512), rng: &rng)
         let mask = Tensor.ones([8, 128])
         let conv = ConvBlock(.init(inChannels: 32, midChannels: 64, groups: 8), rng: &rng)
-        let linear = LinearAttentionBlock(hidden: 128, heads: 4, rng: &rng)
+        let linear = SanaAttention(processor: .reluLinear, width: 128, heads: 4, headDim: 32, bias: false, qkNorm: false, rng: &rng)
         return [
             BlockCase(name: "transformer_block", shape: "x[8,128,128] C=128 H=4 I=512",
                       parameters: transformer.namedParameters().map(\.parameter),

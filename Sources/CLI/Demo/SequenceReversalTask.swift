@@ -1,3 +1,4 @@
+import UniRLExperts
 import UniRLTensor
 
 /// A synthetic sequence task for the engine demo: given digits, emit them reversed.

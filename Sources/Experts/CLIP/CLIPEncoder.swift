@@ -7,13 +7,13 @@ public final class CLIPAttention: Module {
     public let heads: Int, headDim: Int
     public let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
 
-    init(hidden: Int, heads: Int, rng: inout RandomState) {
+    init(hidden: Int, heads: Int, _ vb: ParameterBuilder) {
         self.heads = heads
         headDim = hidden / heads
-        qProj = Linear(inputSize: hidden, outputSize: hidden, rng: &rng)
-        kProj = Linear(inputSize: hidden, outputSize: hidden, rng: &rng)
-        vProj = Linear(inputSize: hidden, outputSize: hidden, rng: &rng)
-        outProj = Linear(inputSize: hidden, outputSize: hidden, rng: &rng)
+        qProj = Linear(inputSize: hidden, outputSize: hidden, vb.scoped("q_proj"))
+        kProj = Linear(inputSize: hidden, outputSize: hidden, vb.scoped("k_proj"))
+        vProj = Linear(inputSize: hidden, outputSize: hidden, vb.scoped("v_proj"))
+        outProj = Linear(inputSize: hidden, outputSize: hidden, vb.scoped("out_proj"))
     }
 
     public var submodules: [String: any Module] { ["q_proj": qProj, "k_proj": kProj, "v_proj": vProj, "out_proj": outProj] }
@@ -32,9 +32,9 @@ public final class CLIPMLP: Module {
     public let fc1: Linear, fc2: Linear
     public let activation: CLIPActivation
 
-    init(hidden: Int, intermediate: Int, activation: CLIPActivation, rng: inout RandomState) {
-        fc1 = Linear(inputSize: hidden, outputSize: intermediate, rng: &rng)
-        fc2 = Linear(inputSize: intermediate, outputSize: hidden, rng: &rng)
+    init(hidden: Int, intermediate: Int, activation: CLIPActivation, _ vb: ParameterBuilder) {
+        fc1 = Linear(inputSize: hidden, outputSize: intermediate, vb.scoped("fc1"))
+        fc2 = Linear(inputSize: intermediate, outputSize: hidden, vb.scoped("fc2"))
         self.activation = activation
     }
 
@@ -58,12 +58,12 @@ public final class CLIPEncoderLayer: Module {
     public let layerNorm1: LayerNorm, layerNorm2: LayerNorm
     public let mlp: CLIPMLP
 
-    init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
-        selfAttn = CLIPAttention(hidden: c.hiddenSize, heads: c.numAttentionHeads, rng: &rng)
-        layerNorm1 = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps)
-        layerNorm2 = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps)
+    init(_ c: CLIPTowerConfiguration, _ vb: ParameterBuilder) {
+        selfAttn = CLIPAttention(hidden: c.hiddenSize, heads: c.numAttentionHeads, vb.scoped("self_attn"))
+        layerNorm1 = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps, vb.scoped("layer_norm1"))
+        layerNorm2 = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps, vb.scoped("layer_norm2"))
         mlp = CLIPMLP(hidden: c.hiddenSize, intermediate: c.intermediateSize,
-                      activation: CLIPActivation(rawValue: c.hiddenAct) ?? .quickGELU, rng: &rng)
+                      activation: CLIPActivation(rawValue: c.hiddenAct) ?? .quickGELU, vb.scoped("mlp"))
     }
 
     public var submodules: [String: any Module] {
@@ -80,8 +80,8 @@ public final class CLIPEncoderLayer: Module {
 public final class CLIPEncoder: Module {
     public let layers: ModuleList<CLIPEncoderLayer>
 
-    init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
-        layers = ModuleList((0..<c.numHiddenLayers).map { _ in CLIPEncoderLayer(c, rng: &rng) })
+    init(_ c: CLIPTowerConfiguration, _ vb: ParameterBuilder) {
+        layers = ModuleList((0..<c.numHiddenLayers).map { CLIPEncoderLayer(c, vb.scoped("layers.\($0)")) })
     }
 
     public var submodules: [String: any Module] { ["layers": layers] }

@@ -24,13 +24,22 @@ public final class CLIPModel: Module {
     public let textProjection: Linear, visualProjection: Linear
     public let logitScale: Parameter
 
-    public init(_ c: CLIPConfiguration, rng: inout RandomState) {
+    /// Builds the model with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: CLIPConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        textModel = CLIPTextTransformer(c.text, rng: &rng)
-        visionModel = CLIPVisionTransformer(c.vision, rng: &rng)
-        textProjection = Linear(inputSize: c.text.hiddenSize, outputSize: c.projectionDim, bias: false, rng: &rng)
-        visualProjection = Linear(inputSize: c.vision.hiddenSize, outputSize: c.projectionDim, bias: false, rng: &rng)
-        logitScale = Parameter(Tensor(shape: [], scalars: [c.logitScaleInitValue]))
+        textModel = CLIPTextTransformer(c.text, vb.scoped("text_model"))
+        visionModel = CLIPVisionTransformer(c.vision, vb.scoped("vision_model"))
+        textProjection = Linear(inputSize: c.text.hiddenSize, outputSize: c.projectionDim, bias: false, vb.scoped("text_projection"))
+        visualProjection = Linear(
+            inputSize: c.vision.hiddenSize, outputSize: c.projectionDim, bias: false, vb.scoped("visual_projection"))
+        logitScale = vb.parameter("logit_scale", [], .constant(c.logitScaleInitValue))
+    }
+
+    /// A randomly initialised model, drawing from `rng`.
+    public convenience init(_ c: CLIPConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {
@@ -43,10 +52,10 @@ public final class CLIPModel: Module {
     /// Older checkpoints also store the `position_ids` buffers; they are the identity and are skipped.
     public static func load(from directory: URL) throws -> CLIPModel {
         let c = try CLIPConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        var rng = RandomState(seed: 0)
-        let model = CLIPModel(c, rng: &rng)
-        try model.load(from: ShardedCheckpoint(contentsOf: directory)) { $0.hasSuffix(".position_ids") ? nil : $0 }
-        return model
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory)) {
+            $0.hasSuffix(".position_ids") ? nil : $0
+        }
+        return try vb.build { CLIPModel(c, $0) }
     }
 
     /// Projected text features [B, P], not normalised (transformers' `get_text_features`).

@@ -9,12 +9,20 @@ public final class CLIPTextTransformer: Module {
     public let encoder: CLIPEncoder
     public let finalLayerNorm: LayerNorm
 
-    public init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
+    /// Builds the tower with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: CLIPTowerConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        tokenEmbedding = Embedding(count: c.vocabSize, dimension: c.hiddenSize, rng: &rng)
-        positionEmbedding = Embedding(count: c.maxPositionEmbeddings, dimension: c.hiddenSize, rng: &rng)
-        encoder = CLIPEncoder(c, rng: &rng)
-        finalLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps)
+        tokenEmbedding = Embedding(count: c.vocabSize, dimension: c.hiddenSize, vb.scoped("embeddings.token_embedding"))
+        positionEmbedding = Embedding(count: c.maxPositionEmbeddings, dimension: c.hiddenSize, vb.scoped("embeddings.position_embedding"))
+        encoder = CLIPEncoder(c, vb.scoped("encoder"))
+        finalLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps, vb.scoped("final_layer_norm"))
+    }
+
+    /// A randomly initialised tower, drawing from `rng`.
+    public convenience init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {

@@ -14,16 +14,26 @@ public final class CLIPVisionTransformer: Module {
     public let preLayerNorm: LayerNorm, postLayerNorm: LayerNorm
     public let encoder: CLIPEncoder
 
-    public init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
+    /// Builds the tower with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: CLIPTowerConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        classEmbedding = Parameter(.randomNormal([c.hiddenSize], using: &rng))
+        classEmbedding = vb.parameter("embeddings.class_embedding", [c.hiddenSize], .normal(std: 1))
         let fanIn = c.numChannels * c.patchSize * c.patchSize
-        patchEmbedding = Parameter(.randomNormal([c.hiddenSize, c.numChannels, c.patchSize, c.patchSize],
-                                                 std: 1 / Float(fanIn).squareRoot(), using: &rng))
-        positionEmbedding = Embedding(count: c.gridSize * c.gridSize + 1, dimension: c.hiddenSize, rng: &rng)
-        preLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps)
-        encoder = CLIPEncoder(c, rng: &rng)
-        postLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps)
+        patchEmbedding = vb.parameter(
+            "embeddings.patch_embedding.weight", [c.hiddenSize, c.numChannels, c.patchSize, c.patchSize],
+            .normal(std: 1 / Float(fanIn).squareRoot()))
+        positionEmbedding = Embedding(
+            count: c.gridSize * c.gridSize + 1, dimension: c.hiddenSize, vb.scoped("embeddings.position_embedding"))
+        preLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps, vb.scoped("pre_layrnorm"))
+        encoder = CLIPEncoder(c, vb.scoped("encoder"))
+        postLayerNorm = LayerNorm(dimension: c.hiddenSize, eps: c.layerNormEps, vb.scoped("post_layernorm"))
+    }
+
+    /// A randomly initialised tower, drawing from `rng`.
+    public convenience init(_ c: CLIPTowerConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {

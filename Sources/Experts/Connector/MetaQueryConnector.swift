@@ -46,8 +46,8 @@ public enum ConnectorError: Error, CustomStringConvertible, Equatable {
 public final class MetaQueryConnector: Module {
     public let configuration: MetaQueryConnectorConfiguration
     let layers: ModuleList<ConnectorBlock>
-    let normFinal: SanaRMSNorm
-    let outputLinear: SanaLinear
+    let normFinal: RMSNorm
+    let outputLinear: Linear
     /// The stored query sets, [1, N, d] each.
     let querySets: [MetaQuerySet: Parameter]
 
@@ -57,17 +57,18 @@ public final class MetaQueryConnector: Module {
                             rng: inout RandomState) throws {
         try configuration.validate()
         self.init(configuration: configuration, querySets: configuration.numQueries == nil ? [] : querySets,
-                  factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+                  .random(rng.fork()))
     }
 
-    init(configuration c: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet], factory: SanaParameterFactory) {
+    /// Builds the module tree with parameters from `vb` (random, loaded or shapes only).
+    init(configuration c: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet], _ vb: ParameterBuilder) {
         configuration = c
-        layers = ModuleList((0..<c.numHiddenLayers).map { _ in ConnectorBlock(c, factory) })
-        normFinal = SanaRMSNorm(c.hiddenSize, eps: Float(c.rmsNormEps), factory)
-        outputLinear = SanaLinear(c.hiddenSize, c.outputSize, factory)
+        layers = ModuleList((0..<c.numHiddenLayers).map { ConnectorBlock(c, vb.scoped("layers.\($0)")) })
+        normFinal = RMSNorm(dimension: c.hiddenSize, eps: Float(c.rmsNormEps), vb.scoped("norm_final"))
+        outputLinear = Linear(inputSize: c.hiddenSize, outputSize: c.outputSize, vb.scoped("output_linear"))
         var sets: [MetaQuerySet: Parameter] = [:]
         if let n = c.numQueries {
-            for s in querySets { sets[s] = factory.parameter([1, n, c.hiddenSize], .normal(std: 1)) }
+            for s in querySets { sets[s] = vb.parameter(s.parameterName, [1, n, c.hiddenSize], .normal(std: 1)) }
         }
         self.querySets = sets
     }
@@ -110,28 +111,24 @@ public final class MetaQueryConnector: Module {
     /// The query sets are those the weights hold; `num_queries`, when given, must match them.
     public static func load(from directory: URL) throws -> MetaQueryConnector {
         let configuration = try MetaQueryConnectorConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        return try load(configuration: configuration, from: ShardedCheckpoint(contentsOf: directory))
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
     }
 
-    /// Builds a connector from `configuration` and loads every tensor of `source` whose name
-    /// `rename` maps to one of its parameters (strictly: nothing missing, nothing left over).
-    static func load(configuration: MetaQueryConnectorConfiguration, from source: some TensorSource,
-                     rename: (String) -> String? = { $0 }) throws -> MetaQueryConnector {
+    /// Builds a connector from `configuration` and a loading builder (scoped to the connector's
+    /// names), strictly: nothing missing, nothing left over. The query sets are those stored.
+    static func load(configuration: MetaQueryConnectorConfiguration, from vb: ParameterBuilder) throws -> MetaQueryConnector {
         var c = configuration
-        let names = Set(source.tensorNames.compactMap(rename))
+        let names = Set(vb.availableNames)
         let stored = MetaQuerySet.allCases.filter { names.contains($0.parameterName) }
         for set in stored {
-            let original = source.tensorNames.first { rename($0) == set.parameterName }!
-            let shape = try source.tensor(named: original).shape
+            let shape = try vb.storedShape(set.parameterName) ?? []
             let n = shape.count == 3 ? shape[1] : -1
             let expected = [1, c.numQueries ?? n, c.hiddenSize]
             guard shape == expected else { throw ConnectorError.queryShape(name: set.parameterName, expected: expected, found: shape) }
             c.numQueries = n
         }
         if configuration.numQueries != nil && stored.isEmpty { throw ConnectorError.missingQueries(.t2i) }
-        let model = MetaQueryConnector(configuration: c, querySets: stored, factory: SanaParameterFactory(fill: .uninitialized))
-        try model.load(from: source, strict: true, rename: rename)
-        return model
+        return try vb.build { MetaQueryConnector(configuration: c, querySets: stored, $0) }
     }
 
     /// Writes `config.json` (with `num_queries` when queries are stored) and `model.safetensors`.
@@ -151,7 +148,8 @@ extension MetaQueryConnectorConfiguration {
     /// computed without allocating.
     public func parameterShapes() throws -> [String: [Int]] {
         try validate()
-        let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: MetaQueryConnector(configuration: self, querySets: MetaQuerySet.allCases, factory: factory))
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.build { MetaQueryConnector(configuration: self, querySets: MetaQuerySet.allCases, $0) }
+        return vb.declaredShapes
     }
 }

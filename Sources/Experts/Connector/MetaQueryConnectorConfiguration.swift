@@ -9,7 +9,7 @@ import Foundation
 ///
 /// `num_queries` is present when the folder also stores the learned `t2i_queries` /
 /// `i2i_queries` ([1, N, hidden_size]).
-public struct MetaQueryConnectorConfiguration: Codable, Sendable, Equatable {
+public struct MetaQueryConnectorConfiguration: Codable, Sendable, Equatable, ModelConfigurationFile {
     /// d, the LM's hidden size (the connector's width).
     public var hiddenSize: Int
     /// Pre-norm blocks (official default 12).
@@ -68,12 +68,5 @@ public struct MetaQueryConnectorConfiguration: Codable, Sendable, Equatable {
         outputSize = try c.decodeIfPresent(Int.self, forKey: .outputSize) ?? 2304
         rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
         numQueries = try c.decodeIfPresent(Int.self, forKey: .numQueries)
-    }
-
-    /// Reads `config.json`, refusing unknown keys, and validates it.
-    public static func load(from url: URL) throws -> MetaQueryConnectorConfiguration {
-        let c = try decodeModelConfiguration(MetaQueryConnectorConfiguration.self, from: url, knownKeys: configurationKeys)
-        try c.validate()
-        return c
     }
 }

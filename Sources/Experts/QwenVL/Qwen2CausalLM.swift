@@ -12,15 +12,23 @@ public final class Qwen2Model: Module {
     /// Qwen2.5-VL's `mrope_section` (frequencies per temporal/height/width stream); nil for 1-D rotary.
     public let ropeSections: [Int]?
 
-    public init(_ c: Qwen2Configuration, ropeSections: [Int]? = nil, rng: inout RandomState) {
+    /// Builds the decoder with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: Qwen2Configuration, ropeSections: [Int]? = nil, _ vb: ParameterBuilder) {
         configuration = c
         self.ropeSections = ropeSections
-        embedTokens = Embedding(count: c.vocabSize, dimension: c.hiddenSize, rng: &rng)
+        embedTokens = Embedding(count: c.vocabSize, dimension: c.hiddenSize, vb.scoped("embed_tokens"))
         let block = TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
                                                   numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
                                                   ropeTheta: c.ropeTheta, eps: c.rmsNormEps)
-        layers = ModuleList((0..<c.numHiddenLayers).map { _ in TransformerBlock(block, rng: &rng) })
-        norm = RMSNorm(dimension: c.hiddenSize, eps: c.rmsNormEps)
+        layers = ModuleList((0..<c.numHiddenLayers).map { TransformerBlock(block, vb.scoped("layers.\($0)")) })
+        norm = RMSNorm(dimension: c.hiddenSize, eps: c.rmsNormEps, vb.scoped("norm"))
+    }
+
+    /// A randomly initialised decoder, drawing from `rng`.
+    public convenience init(_ c: Qwen2Configuration, ropeSections: [Int]? = nil, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, ropeSections: ropeSections, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] { ["embed_tokens": embedTokens, "layers": layers, "norm": norm] }
@@ -60,9 +68,17 @@ public final class Qwen2CausalLM: CausalLanguageModel {
     public let model: Qwen2Model
     public let lmHead: Linear?
 
-    public init(_ c: Qwen2Configuration, rng: inout RandomState) {
-        model = Qwen2Model(c, rng: &rng)
-        lmHead = c.tieWordEmbeddings ? nil : Linear(inputSize: c.hiddenSize, outputSize: c.vocabSize, bias: false, rng: &rng)
+    /// Builds the model with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: Qwen2Configuration, _ vb: ParameterBuilder) {
+        model = Qwen2Model(c, vb.scoped("model"))
+        lmHead = c.tieWordEmbeddings ? nil : Linear(inputSize: c.hiddenSize, outputSize: c.vocabSize, bias: false, vb.scoped("lm_head"))
+    }
+
+    /// A randomly initialised model, drawing from `rng`.
+    public convenience init(_ c: Qwen2Configuration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {
@@ -78,13 +94,11 @@ public final class Qwen2CausalLM: CausalLanguageModel {
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
     public static func load(from directory: URL) throws -> Qwen2CausalLM {
         let c = try Qwen2Configuration.load(from: directory.appendingPathComponent("config.json"))
-        var rng = RandomState(seed: 0)
-        let lm = Qwen2CausalLM(c, rng: &rng)
         // Tied checkpoints may still carry a copy of the head; it is the embedding by definition.
-        try lm.load(from: ShardedCheckpoint(contentsOf: directory)) { name in
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory)) { name in
             c.tieWordEmbeddings && name == "lm_head.weight" ? nil : name
         }
-        return lm
+        return try vb.build { Qwen2CausalLM(c, $0) }
     }
 
     /// Logits [B, T, V] from final hidden states [B, T, C].
@@ -126,7 +140,9 @@ public enum ModelInputError: Error, CustomStringConvertible, Equatable {
         case .imageTokensMismatch(let t, let f): "\(t) image placeholder tokens for \(f) image features"
         case .imageCountMismatch(let r, let i): "\(r) image placeholder runs for \(i) images"
         case .positionShape(let e, let g): "position ids shaped \(g), expected \(e)"
-        case .imagePatches(let e, let g, let grid): "image patches of \(g) values with grid \(grid); the vision tower takes \(e) values per patch and grids divisible by the merge size"
+        case .imagePatches(let e, let g, let grid):
+            "image patches of \(g) values with grid \(grid); the vision tower takes \(e) values per patch "
+                + "and grids divisible by the merge size"
         }
     }
 }

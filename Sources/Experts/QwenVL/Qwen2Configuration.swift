@@ -2,7 +2,7 @@ import Foundation
 
 /// The text decoder settings of Qwen2 / Qwen2.5 (transformers' `Qwen2Config`), read from either
 /// the current layout (`rope_parameters`) or the older flat one (`rope_theta`, `rope_scaling`).
-public struct Qwen2Configuration: Codable, Sendable, Equatable {
+public struct Qwen2Configuration: Codable, Sendable, Equatable, ModelConfigurationFile {
     public var vocabSize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -59,11 +59,14 @@ public struct Qwen2Configuration: Codable, Sendable, Equatable {
         try c.encode(intermediateSize, forKey: .intermediateSize); try c.encode(numHiddenLayers, forKey: .numHiddenLayers)
         try c.encode(numAttentionHeads, forKey: .numAttentionHeads); try c.encode(numKeyValueHeads, forKey: .numKeyValueHeads)
         try c.encode(rmsNormEps, forKey: .rmsNormEps); try c.encode(tieWordEmbeddings, forKey: .tieWordEmbeddings)
-        try c.encode(hiddenAct, forKey: .hiddenAct); try c.encode(RopeParameters(rope_theta: ropeTheta, rope_type: "default"), forKey: .ropeParameters)
+        try c.encode(hiddenAct, forKey: .hiddenAct)
+        try c.encode(RopeParameters(rope_theta: ropeTheta, rope_type: "default"), forKey: .ropeParameters)
         try c.encode(useSlidingWindow, forKey: .useSlidingWindow)
     }
 
     /// Keys of transformers' `Qwen2Config` (used or deliberately without effect here).
+    public static var configurationKeys: Set<String> { knownKeys }
+    /// The same set, by its earlier name.
     public static let knownKeys: Set<String> = [
         "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
         "num_key_value_heads", "rms_norm_eps", "tie_word_embeddings", "hidden_act", "rope_theta", "rope_scaling",
@@ -72,19 +75,15 @@ public struct Qwen2Configuration: Codable, Sendable, Equatable {
         "eos_token_id",
     ]
 
-    /// Reads `config.json`, refusing unknown keys and features this implementation does not compute.
-    public static func load(from url: URL) throws -> Qwen2Configuration {
-        let c = try decodeModelConfiguration(Qwen2Configuration.self, from: url, knownKeys: knownKeys)
-        try c.validate()
-        return c
-    }
-
     public func validate() throws {
-        guard hiddenAct == "silu" else { throw ModelConfigurationError.inconsistent("hidden_act '\(hiddenAct)' is not supported (only 'silu')") }
+        guard hiddenAct == "silu" else {
+            throw ModelConfigurationError.inconsistent("hidden_act '\(hiddenAct)' is not supported (only 'silu')")
+        }
         guard !useSlidingWindow else { throw ModelConfigurationError.inconsistent("use_sliding_window is not supported") }
         guard numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0, numKeyValueHeads > 0,
               numAttentionHeads % numKeyValueHeads == 0 else {
-            throw ModelConfigurationError.inconsistent("\(numAttentionHeads) heads / \(numKeyValueHeads) KV heads do not divide hidden size \(hiddenSize)")
+            throw ModelConfigurationError.inconsistent(
+                "\(numAttentionHeads) heads / \(numKeyValueHeads) KV heads do not divide hidden size \(hiddenSize)")
         }
     }
 }

@@ -13,11 +13,21 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     public let visual: QwenVisionTransformer
     public let lmHead: Linear?
 
-    public init(_ c: QwenVLConfiguration, rng: inout RandomState) {
+    /// Builds the model with parameters from `vb` (random, loaded or shapes only), hub names.
+    public init(_ c: QwenVLConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        visual = QwenVisionTransformer(c.vision, rng: &rng)
-        model = Qwen2Model(c.text, ropeSections: c.mropeSection, rng: &rng)
-        lmHead = c.text.tieWordEmbeddings ? nil : Linear(inputSize: c.text.hiddenSize, outputSize: c.text.vocabSize, bias: false, rng: &rng)
+        visual = QwenVisionTransformer(c.vision, vb.scoped("visual"))
+        model = Qwen2Model(c.text, ropeSections: c.mropeSection, vb.scoped("model"))
+        lmHead =
+            c.text.tieWordEmbeddings
+            ? nil : Linear(inputSize: c.text.hiddenSize, outputSize: c.text.vocabSize, bias: false, vb.scoped("lm_head"))
+    }
+
+    /// A randomly initialised model, drawing from `rng`.
+    public convenience init(_ c: QwenVLConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {
@@ -40,10 +50,16 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
     public static func load(from directory: URL) throws -> QwenVLForConditionalGeneration {
         let c = try QwenVLConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        var rng = RandomState(seed: 0)
-        let m = QwenVLForConditionalGeneration(c, rng: &rng)
-        try m.load(from: ShardedCheckpoint(contentsOf: directory)) { checkpointName($0, tied: c.text.tieWordEmbeddings) }
-        return m
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory)) {
+            checkpointName($0, tied: c.text.tieWordEmbeddings)
+        }
+        return try load(configuration: c, from: vb)
+    }
+
+    /// Builds a model of `configuration` from a loading builder whose names are already the hub's
+    /// (``checkpointName(_:tied:)``), checking that nothing is missing or left over.
+    static func load(configuration: QwenVLConfiguration, from vb: ParameterBuilder) throws -> QwenVLForConditionalGeneration {
+        try vb.build { QwenVLForConditionalGeneration(configuration, $0) }
     }
 
     /// Logits [B, T, V] from final hidden states.
@@ -73,7 +89,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
 
     func checkImages(_ batch: TokenBatch) throws -> [(row: Int, start: Int, end: Int)] {
         let runs = imageRuns(batch)
-        guard runs.count == batch.images.count else { throw ModelInputError.imageCountMismatch(runs: runs.count, images: batch.images.count) }
+        guard runs.count == batch.images.count else {
+            throw ModelInputError.imageCountMismatch(runs: runs.count, images: batch.images.count)
+        }
         let m = configuration.vision.spatialMergeSize
         for (r, im) in zip(runs, batch.images) where r.end - r.start != im.tokenCount(spatialMerge: m) {
             throw ModelInputError.imageTokensMismatch(tokens: r.end - r.start, features: im.tokenCount(spatialMerge: m))

@@ -22,22 +22,22 @@ public final class AutoencoderDC: Module {
     /// ``AutoencoderDCConfiguration/validate()`` refuses.
     public convenience init(configuration: AutoencoderDCConfiguration, rng: inout RandomState) throws {
         try configuration.validate()
-        self.init(configuration: configuration, factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+        self.init(configuration: configuration, .random(rng.fork()))
     }
 
-    init(configuration: AutoencoderDCConfiguration, factory: SanaParameterFactory) {
+    /// Builds the module tree with parameters from `vb` (random, loaded or shapes only).
+    init(configuration: AutoencoderDCConfiguration, _ vb: ParameterBuilder) {
         self.configuration = configuration
-        encoder = AutoencoderDCEncoder(configuration, factory)
-        decoder = AutoencoderDCDecoder(configuration, factory)
+        encoder = AutoencoderDCEncoder(configuration, vb.scoped("encoder"))
+        decoder = AutoencoderDCDecoder(configuration, vb.scoped("decoder"))
     }
 
     /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
     /// (or its sharded form). Every parameter must be present with its shape, and nothing else.
     public static func load(from directory: URL) throws -> AutoencoderDC {
         let configuration = try AutoencoderDCConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let model = AutoencoderDC(configuration: configuration, factory: SanaParameterFactory(fill: .uninitialized))
-        try model.load(from: ShardedCheckpoint(contentsOf: directory), strict: true)
-        return model
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory))
+        return try vb.build { AutoencoderDC(configuration: configuration, $0) }
     }
 
     public var submodules: [String: any Module] { ["encoder": encoder, "decoder": decoder] }
@@ -45,7 +45,8 @@ public final class AutoencoderDC: Module {
     /// Images [B, C, H, W] → latents [B, latent_channels, H/r, W/r], r = spatial compression.
     public func encode(_ sample: Tensor) -> Tensor {
         let r = configuration.spatialCompressionRatio
-        precondition(sample.rank == 4 && sample.shape[1] == configuration.inChannels && sample.shape[2] % r == 0 && sample.shape[3] % r == 0,
+        precondition(
+            sample.rank == 4 && sample.shape[1] == configuration.inChannels && sample.shape[2] % r == 0 && sample.shape[3] % r == 0,
                      "AutoencoderDC.encode expects [B, \(configuration.inChannels), H, W] with H, W multiples of \(r), got \(sample.shape)")
         return encoder(sample)
     }

@@ -10,7 +10,7 @@ protocol AutoencoderDCLayer: Module {
 }
 
 /// A plain convolution is a stage layer too (`conv_in`, `conv_out`).
-extension SanaConv2d: AutoencoderDCLayer {}
+extension Conv2d: AutoencoderDCLayer {}
 
 /// diffusers' `nn.Sequential` of DC-AE layers, named `0`, `1`, ….
 final class AutoencoderDCStage: Module {
@@ -49,21 +49,21 @@ enum SanaActivation {
 /// diffusers' `get_block`: a ResBlock (`"ResBlock"`) or an EfficientViT block (otherwise; the
 /// configuration has checked the name) of `channels` channels.
 func autoencoderDCBlock(type: String, channels: Int, headDim: Int, kernelSizes: [Int], activation: SanaActivation,
-                        _ factory: SanaParameterFactory) -> any AutoencoderDCLayer {
-    if type == "ResBlock" { return AutoencoderDCResBlock(channels: channels, activation: activation, factory) }
-    return EfficientViTBlock(channels: channels, headDim: headDim, kernelSizes: kernelSizes, factory)
+                        _ vb: ParameterBuilder) -> any AutoencoderDCLayer {
+    if type == "ResBlock" { return AutoencoderDCResBlock(channels: channels, activation: activation, vb) }
+    return EfficientViTBlock(channels: channels, headDim: headDim, kernelSizes: kernelSizes, vb)
 }
 
 /// diffusers' `ResBlock` with `rms_norm`: y = x + RMSNorm_C(conv₃ₓ₃(act(conv₃ₓ₃(x)))), the second
 /// convolution without bias, the norm over channels with weight and bias (ε = 1e-5).
 final class AutoencoderDCResBlock: AutoencoderDCLayer {
-    let conv1: SanaConv2d, conv2: SanaConv2d, norm: SanaRMSNorm
+    let conv1: Conv2d, conv2: Conv2d, norm: RMSNorm
     let activation: SanaActivation
 
-    init(channels: Int, activation: SanaActivation, _ factory: SanaParameterFactory) {
-        conv1 = SanaConv2d(channels, channels, kernelSize: 3, padding: 1, factory)
-        conv2 = SanaConv2d(channels, channels, kernelSize: 3, padding: 1, bias: false, factory)
-        norm = SanaRMSNorm(channels, eps: 1e-5, bias: true, factory)
+    init(channels: Int, activation: SanaActivation, _ vb: ParameterBuilder) {
+        conv1 = Conv2d(inChannels: channels, outChannels: channels, kernelSize: 3, padding: 1, vb.scoped("conv1"))
+        conv2 = Conv2d(inChannels: channels, outChannels: channels, kernelSize: 3, padding: 1, bias: false, vb.scoped("conv2"))
+        norm = RMSNorm(dimension: channels, eps: 1e-5, bias: true, vb.scoped("norm"))
         self.activation = activation
     }
 

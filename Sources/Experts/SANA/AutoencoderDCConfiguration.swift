@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// A setting that `config.json` gives either once for every stage (`"silu"`) or per stage
 /// (`["relu", "relu", "silu"]`), as diffusers' `AutoencoderDC` accepts both.
@@ -46,7 +47,7 @@ public enum AutoencoderDCStageSetting: Codable, Sendable, Equatable {
 ///
 /// ``validate()`` refuses what this implementation does not compute (`batch_norm` stages, the
 /// `mish` activation) and shapes diffusers could not run, so that nothing is silently ignored.
-public struct AutoencoderDCConfiguration: Codable, Sendable, Equatable {
+public struct AutoencoderDCConfiguration: Codable, Sendable, Equatable, ModelConfigurationFile {
     /// Image channels.
     public var inChannels: Int = 3
     public var latentChannels: Int = 32
@@ -125,7 +126,9 @@ public struct AutoencoderDCConfiguration: Codable, Sendable, Equatable {
             let n = channels.count
             guard n >= 1 else { throw fail("\(side)_block_out_channels is empty") }
             guard layers.count == n, scales.count == n, types.stageCount ?? n == n else {
-                throw fail("\(side) settings list \(n) stages in block_out_channels but \(layers.count) layer counts, \(scales.count) multiscale lists and \(types.stageCount ?? n) block types")
+                throw fail(
+                    "\(side) settings list \(n) stages in block_out_channels but \(layers.count) layer counts, "
+                        + "\(scales.count) multiscale lists and \(types.stageCount ?? n) block types")
             }
             guard channels.allSatisfy({ $0 > 0 }), layers.allSatisfy({ $0 >= 0 }) else {
                 throw fail("\(side) channels must be positive and layer counts non-negative")
@@ -198,42 +201,33 @@ public struct AutoencoderDCConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = AutoencoderDCConfiguration()
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        inChannels = try value(.inChannels, d.inChannels)
-        latentChannels = try value(.latentChannels, d.latentChannels)
-        attentionHeadDim = try value(.attentionHeadDim, d.attentionHeadDim)
-        encoderBlockTypes = try value(.encoderBlockTypes, d.encoderBlockTypes)
-        decoderBlockTypes = try value(.decoderBlockTypes, d.decoderBlockTypes)
-        encoderBlockOutChannels = try value(.encoderBlockOutChannels, d.encoderBlockOutChannels)
-        decoderBlockOutChannels = try value(.decoderBlockOutChannels, d.decoderBlockOutChannels)
-        encoderLayersPerBlock = try value(.encoderLayersPerBlock, d.encoderLayersPerBlock)
-        decoderLayersPerBlock = try value(.decoderLayersPerBlock, d.decoderLayersPerBlock)
-        encoderQkvMultiscales = try value(.encoderQkvMultiscales, d.encoderQkvMultiscales)
-        decoderQkvMultiscales = try value(.decoderQkvMultiscales, d.decoderQkvMultiscales)
-        upsampleBlockType = try value(.upsampleBlockType, d.upsampleBlockType)
-        downsampleBlockType = try value(.downsampleBlockType, d.downsampleBlockType)
-        decoderNormTypes = try value(.decoderNormTypes, d.decoderNormTypes)
-        decoderActFns = try value(.decoderActFns, d.decoderActFns)
-        encoderOutShortcut = try value(.encoderOutShortcut, d.encoderOutShortcut)
-        decoderInShortcut = try value(.decoderInShortcut, d.decoderInShortcut)
-        decoderConvActFn = try value(.decoderConvActFn, d.decoderConvActFn)
-        scalingFactor = try value(.scalingFactor, d.scalingFactor)
-    }
-
-    /// Reads a diffusers `config.json`, refusing unknown keys, and validates it.
-    public static func load(from url: URL) throws -> AutoencoderDCConfiguration {
-        let configuration = try decodeModelConfiguration(AutoencoderDCConfiguration.self, from: url, knownKeys: configurationKeys)
-        try configuration.validate()
-        return configuration
+        inChannels = try c.decode(.inChannels, default: d.inChannels)
+        latentChannels = try c.decode(.latentChannels, default: d.latentChannels)
+        attentionHeadDim = try c.decode(.attentionHeadDim, default: d.attentionHeadDim)
+        encoderBlockTypes = try c.decode(.encoderBlockTypes, default: d.encoderBlockTypes)
+        decoderBlockTypes = try c.decode(.decoderBlockTypes, default: d.decoderBlockTypes)
+        encoderBlockOutChannels = try c.decode(.encoderBlockOutChannels, default: d.encoderBlockOutChannels)
+        decoderBlockOutChannels = try c.decode(.decoderBlockOutChannels, default: d.decoderBlockOutChannels)
+        encoderLayersPerBlock = try c.decode(.encoderLayersPerBlock, default: d.encoderLayersPerBlock)
+        decoderLayersPerBlock = try c.decode(.decoderLayersPerBlock, default: d.decoderLayersPerBlock)
+        encoderQkvMultiscales = try c.decode(.encoderQkvMultiscales, default: d.encoderQkvMultiscales)
+        decoderQkvMultiscales = try c.decode(.decoderQkvMultiscales, default: d.decoderQkvMultiscales)
+        upsampleBlockType = try c.decode(.upsampleBlockType, default: d.upsampleBlockType)
+        downsampleBlockType = try c.decode(.downsampleBlockType, default: d.downsampleBlockType)
+        decoderNormTypes = try c.decode(.decoderNormTypes, default: d.decoderNormTypes)
+        decoderActFns = try c.decode(.decoderActFns, default: d.decoderActFns)
+        encoderOutShortcut = try c.decode(.encoderOutShortcut, default: d.encoderOutShortcut)
+        decoderInShortcut = try c.decode(.decoderInShortcut, default: d.decoderInShortcut)
+        decoderConvActFn = try c.decode(.decoderConvActFn, default: d.decoderConvActFn)
+        scalingFactor = try c.decode(.scalingFactor, default: d.scalingFactor)
     }
 
     /// Every parameter by diffusers name and shape, computed without allocating the model.
     public func parameterShapes() throws -> [String: [Int]] {
         try validate()
-        let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: AutoencoderDC(configuration: self, factory: factory))
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.build { AutoencoderDC(configuration: self, $0) }
+        return vb.declaredShapes
     }
 
     /// The number of parameters (DC-AE f32c32: about 323 M), from ``parameterShapes()``.

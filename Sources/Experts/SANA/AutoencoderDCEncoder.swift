@@ -8,30 +8,32 @@ import UniRLTensor
 final class AutoencoderDCEncoder: Module {
     let convIn: any AutoencoderDCLayer
     let downBlocks: ModuleList<AutoencoderDCStage>
-    let convOut: SanaConv2d
+    let convOut: Conv2d
     /// Channels averaged per latent channel by the output shortcut, or nil without it.
     let outShortcutGroup: Int?
 
-    init(_ c: AutoencoderDCConfiguration, _ factory: SanaParameterFactory) {
+    init(_ c: AutoencoderDCConfiguration, _ vb: ParameterBuilder) {
         let channels = c.encoderBlockOutChannels, layers = c.encoderLayersPerBlock, n = channels.count
         if layers[0] > 0 {
-            convIn = SanaConv2d(c.inChannels, channels[0], kernelSize: 3, padding: 1, factory)
+            convIn = Conv2d(inChannels: c.inChannels, outChannels: channels[0], kernelSize: 3, padding: 1, vb.scoped("conv_in"))
         } else {
             convIn = DCDownBlock(inChannels: c.inChannels, outChannels: channels[1], unshuffles: c.downsamplesByUnshuffle,
-                                 shortcut: false, factory)
+                                 shortcut: false, vb.scoped("conv_in"))
         }
         downBlocks = ModuleList((0..<n).map { i in
-            var stage: [any AutoencoderDCLayer] = (0..<layers[i]).map { _ in
+            let stageBuilder = vb.scoped("down_blocks.\(i)")
+            var stage: [any AutoencoderDCLayer] = (0..<layers[i]).map { j in
                 autoencoderDCBlock(type: c.encoderBlockTypes.value(at: i), channels: channels[i], headDim: c.attentionHeadDim,
-                                   kernelSizes: c.encoderQkvMultiscales[i], activation: .silu, factory)
+                                   kernelSizes: c.encoderQkvMultiscales[i], activation: .silu, stageBuilder.scoped("\(j)"))
             }
             if i < n - 1 && layers[i] > 0 {
+                let index = stage.count
                 stage.append(DCDownBlock(inChannels: channels[i], outChannels: channels[i + 1],
-                                         unshuffles: c.downsamplesByUnshuffle, shortcut: true, factory))
+                                         unshuffles: c.downsamplesByUnshuffle, shortcut: true, stageBuilder.scoped("\(index)")))
             }
             return AutoencoderDCStage(stage)
         })
-        convOut = SanaConv2d(channels[n - 1], c.latentChannels, kernelSize: 3, padding: 1, factory)
+        convOut = Conv2d(inChannels: channels[n - 1], outChannels: c.latentChannels, kernelSize: 3, padding: 1, vb.scoped("conv_out"))
         outShortcutGroup = c.encoderOutShortcut ? channels[n - 1] / c.latentChannels : nil
     }
 

@@ -7,13 +7,13 @@ import UniRLTensor
 /// pixel-unshuffle (`downsample`), or by a stride-2 3×3 conv; the shortcut pixel-unshuffles the
 /// input and averages groups of 4·C_in/C_out consecutive channels.
 final class DCDownBlock: AutoencoderDCLayer {
-    let conv: SanaConv2d
+    let conv: Conv2d
     let unshuffles: Bool, shortcut: Bool
     let outChannels: Int
 
-    init(inChannels: Int, outChannels: Int, unshuffles: Bool, shortcut: Bool, _ factory: SanaParameterFactory) {
-        conv = SanaConv2d(inChannels, unshuffles ? outChannels / 4 : outChannels, kernelSize: 3,
-                          stride: unshuffles ? 1 : 2, padding: 1, factory)
+    init(inChannels: Int, outChannels: Int, unshuffles: Bool, shortcut: Bool, _ vb: ParameterBuilder) {
+        conv = Conv2d(inChannels: inChannels, outChannels: unshuffles ? outChannels / 4 : outChannels, kernelSize: 3,
+                      stride: unshuffles ? 1 : 2, padding: 1, vb.scoped("conv"))
         self.unshuffles = unshuffles; self.shortcut = shortcut; self.outChannels = outChannels
     }
 
@@ -33,12 +33,13 @@ final class DCDownBlock: AutoencoderDCLayer {
 /// conv (`interpolate`), or by a 3×3 conv to 4·C_out channels and pixel-shuffle; the shortcut
 /// repeats every input channel 4·C_out/C_in times (`repeat_interleave`) and pixel-shuffles.
 final class DCUpBlock: AutoencoderDCLayer {
-    let conv: SanaConv2d
+    let conv: Conv2d
     let interpolates: Bool, shortcut: Bool
     let inChannels: Int, outChannels: Int
 
-    init(inChannels: Int, outChannels: Int, interpolates: Bool, shortcut: Bool, _ factory: SanaParameterFactory) {
-        conv = SanaConv2d(inChannels, interpolates ? outChannels : 4 * outChannels, kernelSize: 3, padding: 1, factory)
+    init(inChannels: Int, outChannels: Int, interpolates: Bool, shortcut: Bool, _ vb: ParameterBuilder) {
+        conv = Conv2d(inChannels: inChannels, outChannels: interpolates ? outChannels : 4 * outChannels, kernelSize: 3, padding: 1,
+                      vb.scoped("conv"))
         self.interpolates = interpolates; self.shortcut = shortcut
         self.inChannels = inChannels; self.outChannels = outChannels
     }

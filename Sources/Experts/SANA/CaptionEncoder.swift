@@ -67,14 +67,22 @@ public final class CaptionEncoder: Module {
     let nullEmbedding: Parameter
     private let ids: [String: Int]
 
-    public init(configuration c: CaptionEncoderConfiguration, rng: inout RandomState) throws {
+    /// A randomly initialised encoder, drawing from `rng`; throws for an invalid configuration.
+    public convenience init(configuration c: CaptionEncoderConfiguration, rng: inout RandomState) throws {
         try c.validate()
+        let vb = ParameterBuilder.random(rng)
+        self.init(configuration: c, vb)
+        rng = vb.randomState
+    }
+
+    /// Builds the encoder with parameters from `vb`; `configuration` must be valid.
+    init(configuration c: CaptionEncoderConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        tokenEmbedding = Embedding(count: c.vocabulary.count, dimension: c.hiddenSize, rng: &rng)
+        tokenEmbedding = Embedding(count: c.vocabulary.count, dimension: c.hiddenSize, vb.scoped("embed_tokens"))
         let block = TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numHeads, intermediateSize: c.intermediateSize)
-        layers = ModuleList((0..<c.numLayers).map { _ in TransformerBlock(block, rng: &rng) })
-        norm = RMSNorm(dimension: c.hiddenSize)
-        nullEmbedding = Parameter(.randomNormal([1, c.hiddenSize], using: &rng))
+        layers = ModuleList((0..<c.numLayers).map { TransformerBlock(block, vb.scoped("layers.\($0)")) })
+        norm = RMSNorm(dimension: c.hiddenSize, vb.scoped("norm"))
+        nullEmbedding = vb.parameter("null_embedding", [1, c.hiddenSize], .normal(std: 1))
         ids = Dictionary(uniqueKeysWithValues: c.vocabulary.enumerated().map { ($0.element, $0.offset) })
     }
 
@@ -131,9 +139,8 @@ public final class CaptionEncoder: Module {
         let configuration = try decodeModelConfiguration(CaptionEncoderConfiguration.self,
                                                          from: directory.appendingPathComponent("config.json"),
                                                          knownKeys: Set(CaptionEncoderConfiguration.CodingKeys.allCases.map(\.rawValue)))
-        var rng = RandomState(seed: 0)
-        let encoder = try CaptionEncoder(configuration: configuration, rng: &rng)
-        try encoder.load(from: ShardedCheckpoint(contentsOf: directory), strict: true)
-        return encoder
+        try configuration.validate()
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory))
+        return try vb.build { CaptionEncoder(configuration: configuration, $0) }
     }
 }

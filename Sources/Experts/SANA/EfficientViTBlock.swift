@@ -7,12 +7,13 @@ import UniRLTensor
 /// convolution of the concatenated q/k/v channels, then a grouped 1×1 convolution (3·heads groups),
 /// both without bias.
 final class MultiscaleProjection: Module {
-    let projIn: SanaConv2d, projOut: SanaConv2d
+    let projIn: Conv2d, projOut: Conv2d
 
-    init(channels: Int, heads: Int, kernelSize: Int, _ factory: SanaParameterFactory) {
+    init(channels: Int, heads: Int, kernelSize: Int, _ vb: ParameterBuilder) {
         let c = 3 * channels
-        projIn = SanaConv2d(c, c, kernelSize: kernelSize, padding: kernelSize / 2, groups: c, bias: false, factory)
-        projOut = SanaConv2d(c, c, kernelSize: 1, groups: 3 * heads, bias: false, factory)
+        projIn = Conv2d(inChannels: c, outChannels: c, kernelSize: kernelSize, padding: kernelSize / 2, groups: c, bias: false,
+                        vb.scoped("proj_in"))
+        projOut = Conv2d(inChannels: c, outChannels: c, kernelSize: 1, groups: 3 * heads, bias: false, vb.scoped("proj_out"))
     }
 
     var submodules: [String: any Module] { ["proj_in": projIn, "proj_out": projOut] }
@@ -32,22 +33,25 @@ final class MultiscaleProjection: Module {
 /// Σ_m v_m (k'_m·q'_n) / (Σ_m k'_m·q'_n + ε), summed in another order, so one kernel serves both.
 final class MultiscaleLinearAttention: Module {
     let heads: Int, headDim: Int
-    let toQ: SanaLinear, toK: SanaLinear, toV: SanaLinear
+    let toQ: Linear, toK: Linear, toV: Linear
     let toQKVMultiscale: ModuleList<MultiscaleProjection>
-    let toOut: SanaLinear
-    let normOut: SanaRMSNorm
+    let toOut: Linear
+    let normOut: RMSNorm
 
-    init(channels: Int, headDim: Int, kernelSizes: [Int], _ factory: SanaParameterFactory) {
+    init(channels: Int, headDim: Int, kernelSizes: [Int], _ vb: ParameterBuilder) {
         let heads = channels / headDim      // int(in_channels // attention_head_dim * mult), mult = 1
         let inner = heads * headDim
         self.heads = heads
         self.headDim = headDim
-        toQ = SanaLinear(channels, inner, bias: false, factory)
-        toK = SanaLinear(channels, inner, bias: false, factory)
-        toV = SanaLinear(channels, inner, bias: false, factory)
-        toQKVMultiscale = ModuleList(kernelSizes.map { MultiscaleProjection(channels: inner, heads: heads, kernelSize: $0, factory) })
-        toOut = SanaLinear(inner * (1 + kernelSizes.count), channels, bias: false, factory)
-        normOut = SanaRMSNorm(channels, eps: 1e-5, bias: true, factory)
+        toQ = Linear(inputSize: channels, outputSize: inner, bias: false, vb.scoped("to_q"))
+        toK = Linear(inputSize: channels, outputSize: inner, bias: false, vb.scoped("to_k"))
+        toV = Linear(inputSize: channels, outputSize: inner, bias: false, vb.scoped("to_v"))
+        toQKVMultiscale = ModuleList(
+            kernelSizes.enumerated().map { i, k in
+                MultiscaleProjection(channels: inner, heads: heads, kernelSize: k, vb.scoped("to_qkv_multiscale.\(i)"))
+            })
+        toOut = Linear(inputSize: inner * (1 + kernelSizes.count), outputSize: channels, bias: false, vb.scoped("to_out"))
+        normOut = RMSNorm(dimension: channels, eps: 1e-5, bias: true, vb.scoped("norm_out"))
     }
 
     var submodules: [String: any Module] {
@@ -77,9 +81,10 @@ final class EfficientViTBlock: AutoencoderDCLayer {
     let attn: MultiscaleLinearAttention
     let convOut: GLUMBConv
 
-    init(channels: Int, headDim: Int, kernelSizes: [Int], _ factory: SanaParameterFactory) {
-        attn = MultiscaleLinearAttention(channels: channels, headDim: headDim, kernelSizes: kernelSizes, factory)
-        convOut = GLUMBConv(inChannels: channels, outChannels: channels, expandRatio: 4, rmsNorm: true, residualConnection: true, factory)
+    init(channels: Int, headDim: Int, kernelSizes: [Int], _ vb: ParameterBuilder) {
+        attn = MultiscaleLinearAttention(channels: channels, headDim: headDim, kernelSizes: kernelSizes, vb.scoped("attn"))
+        convOut = GLUMBConv(
+            inChannels: channels, outChannels: channels, expandRatio: 4, rmsNorm: true, residualConnection: true, vb.scoped("conv_out"))
     }
 
     var submodules: [String: any Module] { ["attn": attn, "conv_out": convOut] }

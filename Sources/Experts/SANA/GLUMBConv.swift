@@ -10,18 +10,18 @@ import UniRLTensor
 /// The transformer uses it without norm and residual, DC-AE's EfficientViT blocks with both.
 final class GLUMBConv: Module {
     let hiddenChannels: Int
-    let convInverted: SanaConv2d, convDepth: SanaConv2d, convPoint: SanaConv2d
-    let norm: SanaRMSNorm?
+    let convInverted: Conv2d, convDepth: Conv2d, convPoint: Conv2d
+    let norm: RMSNorm?
     let residualConnection: Bool
 
     init(inChannels: Int, outChannels: Int, expandRatio: Double = 4, rmsNorm: Bool, residualConnection: Bool,
-         _ factory: SanaParameterFactory) {
+         _ vb: ParameterBuilder) {
         hiddenChannels = Int((expandRatio * Double(inChannels)).rounded(.towardZero))
         let doubled = 2 * hiddenChannels
-        convInverted = SanaConv2d(inChannels, doubled, kernelSize: 1, factory)
-        convDepth = SanaConv2d(doubled, doubled, kernelSize: 3, padding: 1, groups: doubled, factory)
-        convPoint = SanaConv2d(hiddenChannels, outChannels, kernelSize: 1, bias: false, factory)
-        norm = rmsNorm ? SanaRMSNorm(outChannels, eps: 1e-5, bias: true, factory) : nil
+        convInverted = Conv2d(inChannels: inChannels, outChannels: doubled, kernelSize: 1, vb.scoped("conv_inverted"))
+        convDepth = Conv2d(inChannels: doubled, outChannels: doubled, kernelSize: 3, padding: 1, groups: doubled, vb.scoped("conv_depth"))
+        convPoint = Conv2d(inChannels: hiddenChannels, outChannels: outChannels, kernelSize: 1, bias: false, vb.scoped("conv_point"))
+        norm = rmsNorm ? RMSNorm(dimension: outChannels, eps: 1e-5, bias: true, vb.scoped("norm")) : nil
         self.residualConnection = residualConnection
     }
 

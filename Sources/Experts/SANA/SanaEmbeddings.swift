@@ -8,18 +8,19 @@ import UniRLTensor
 /// convolution, flattened to tokens, plus `get_2d_sincos_pos_embed` positions when the model has
 /// an `interpolation_scale` (`pos_embed_type="sincos"`), recomputed for the latent's own grid.
 final class SanaPatchEmbedding: Module {
-    let proj: SanaConv2d
+    let proj: Conv2d
     let patchSize: Int, embedDim: Int
     /// `sample_size // patch_size`: the grid the positions are scaled to.
     let baseSize: Int
     let interpolationScale: Double?
 
-    init(_ c: SanaTransformerConfiguration, _ factory: SanaParameterFactory) {
+    init(_ c: SanaTransformerConfiguration, _ vb: ParameterBuilder) {
         patchSize = c.patchSize
         embedDim = c.innerDim
         baseSize = c.sampleSize / c.patchSize
         interpolationScale = c.interpolationScale
-        proj = SanaConv2d(c.inChannels, c.innerDim, kernelSize: c.patchSize, stride: c.patchSize, factory)
+        proj = Conv2d(inChannels: c.inChannels, outChannels: c.innerDim, kernelSize: c.patchSize, stride: c.patchSize,
+                      vb.scoped("proj"))
     }
 
     var submodules: [String: any Module] { ["proj": proj] }
@@ -66,23 +67,16 @@ final class SanaPatchEmbedding: Module {
 
 /// diffusers' `TimestepEmbedding` with SiLU: linear_2(silu(linear_1(x))).
 final class SanaTimestepMLP: Module {
-    let linear1: SanaLinear, linear2: SanaLinear
+    let linear1: Linear, linear2: Linear
 
-    init(inputs: Int, width: Int, _ factory: SanaParameterFactory) {
-        linear1 = SanaLinear(inputs, width, factory)
-        linear2 = SanaLinear(width, width, factory)
+    init(inputs: Int, width: Int, _ vb: ParameterBuilder) {
+        linear1 = Linear(inputSize: inputs, outputSize: width, vb.scoped("linear_1"))
+        linear2 = Linear(inputSize: width, outputSize: width, vb.scoped("linear_2"))
     }
 
     var submodules: [String: any Module] { ["linear_1": linear1, "linear_2": linear2] }
 
     func callAsFunction(_ x: Tensor) -> Tensor { linear2(linear1(x).silu()) }
-}
-
-/// Groups sub-modules under one name that has no parameters of its own (e.g. diffusers'
-/// `PixArtAlphaCombinedTimestepSizeEmbeddings` around `timestep_embedder`).
-final class SanaModuleGroup: Module {
-    let submodules: [String: any Module]
-    init(_ submodules: [String: any Module]) { self.submodules = submodules }
 }
 
 /// diffusers' `AdaLayerNormSingle` (models/normalization.py, PixArt-α's adaLN-single) without
@@ -91,15 +85,15 @@ final class SanaModuleGroup: Module {
 final class SanaTimestepEmbedding: Module {
     static let sinusoidChannels = 256
     let timestepEmbedder: SanaTimestepMLP
-    let linear: SanaLinear
+    let linear: Linear
 
-    init(width: Int, _ factory: SanaParameterFactory) {
-        timestepEmbedder = SanaTimestepMLP(inputs: Self.sinusoidChannels, width: width, factory)
-        linear = SanaLinear(width, 6 * width, factory)
+    init(width: Int, _ vb: ParameterBuilder) {
+        timestepEmbedder = SanaTimestepMLP(inputs: Self.sinusoidChannels, width: width, vb.scoped("emb.timestep_embedder"))
+        linear = Linear(inputSize: width, outputSize: 6 * width, vb.scoped("linear"))
     }
 
     var submodules: [String: any Module] {
-        ["emb": SanaModuleGroup(["timestep_embedder": timestepEmbedder]), "linear": linear]
+        ["emb": ModuleDictionary(["timestep_embedder": timestepEmbedder]), "linear": linear]
     }
 
     /// timestep [B] (t·1000) → (modulation [B, 6·D], embedded timestep [B, D]).
@@ -131,11 +125,11 @@ final class SanaTimestepEmbedding: Module {
 
 /// diffusers' `PixArtAlphaTextProjection` with `gelu_tanh`: linear_2(gelu_tanh(linear_1(caption))).
 final class SanaCaptionProjection: Module {
-    let linear1: SanaLinear, linear2: SanaLinear
+    let linear1: Linear, linear2: Linear
 
-    init(captionChannels: Int, width: Int, _ factory: SanaParameterFactory) {
-        linear1 = SanaLinear(captionChannels, width, factory)
-        linear2 = SanaLinear(width, width, factory)
+    init(captionChannels: Int, width: Int, _ vb: ParameterBuilder) {
+        linear1 = Linear(inputSize: captionChannels, outputSize: width, vb.scoped("linear_1"))
+        linear2 = Linear(inputSize: width, outputSize: width, vb.scoped("linear_2"))
     }
 
     var submodules: [String: any Module] { ["linear_1": linear1, "linear_2": linear2] }

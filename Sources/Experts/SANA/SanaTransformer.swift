@@ -30,15 +30,15 @@ public final class SanaTransformer: Module {
     let patchEmbed: SanaPatchEmbedding
     /// The reference path (`ref_patch_embed`, `ref_linear`), when the model has one.
     let refPatchEmbed: SanaPatchEmbedding?
-    let refLinear: SanaLinear?
+    let refLinear: Linear?
     let timeEmbed: SanaTimestepEmbedding
     let captionProjection: SanaCaptionProjection
-    let captionNorm: SanaRMSNorm
+    let captionNorm: RMSNorm
     let transformerBlocks: ModuleList<SanaTransformerBlock>
     let scaleShiftTable: Parameter
     /// `norm_out` (diffusers' `SanaModulatedNorm`): LayerNorm without affine, ε = 1e-6.
-    let normOut: SanaLayerNorm
-    let projOut: SanaLinear
+    let normOut: LayerNorm
+    let projOut: Linear
 
     /// A model with PyTorch's default initialisation; throws for a configuration that
     /// ``SanaTransformerConfiguration/validate()`` refuses.
@@ -47,29 +47,29 @@ public final class SanaTransformer: Module {
     public convenience init(configuration: SanaTransformerConfiguration, referencePath: Bool = false,
                             rng: inout RandomState) throws {
         try configuration.validate()
-        self.init(configuration: configuration, referencePath: referencePath,
-                  factory: SanaParameterFactory(fill: .random, rng: rng.fork()))
+        self.init(configuration: configuration, referencePath: referencePath, .random(rng.fork()))
         if let refPatchEmbed {
             let source = Dictionary(uniqueKeysWithValues: patchEmbed.namedParameters().map { ($0.name, $0.parameter.value) })
             for (name, p) in refPatchEmbed.namedParameters() { p.assign(source[name]!) }
         }
     }
 
-    /// Builds the module tree with parameters from `factory`; `configuration` must be valid.
-    init(configuration c: SanaTransformerConfiguration, referencePath: Bool = false, factory: SanaParameterFactory) {
+    /// Builds the module tree with parameters from `vb` (random, loaded or shapes only);
+    /// `configuration` must be valid.
+    init(configuration c: SanaTransformerConfiguration, referencePath: Bool = false, _ vb: ParameterBuilder) {
         configuration = c
         let d = c.innerDim
-        patchEmbed = SanaPatchEmbedding(c, factory)
-        refPatchEmbed = referencePath ? SanaPatchEmbedding(c, factory) : nil
-        refLinear = referencePath ? SanaLinear(d, d, zeroInitialized: true, factory) : nil
-        timeEmbed = SanaTimestepEmbedding(width: d, factory)
-        captionProjection = SanaCaptionProjection(captionChannels: c.captionChannels, width: d, factory)
-        captionNorm = SanaRMSNorm(d, eps: 1e-5, factory)
-        transformerBlocks = ModuleList((0..<c.numLayers).map { _ in SanaTransformerBlock(c, factory) })
+        patchEmbed = SanaPatchEmbedding(c, vb.scoped("patch_embed"))
+        refPatchEmbed = referencePath ? SanaPatchEmbedding(c, vb.scoped("ref_patch_embed")) : nil
+        refLinear = referencePath ? Linear(inputSize: d, outputSize: d, zeroInitialized: true, vb.scoped("ref_linear")) : nil
+        timeEmbed = SanaTimestepEmbedding(width: d, vb.scoped("time_embed"))
+        captionProjection = SanaCaptionProjection(captionChannels: c.captionChannels, width: d, vb.scoped("caption_projection"))
+        captionNorm = RMSNorm(dimension: d, eps: 1e-5, vb.scoped("caption_norm"))
+        transformerBlocks = ModuleList((0..<c.numLayers).map { SanaTransformerBlock(c, vb.scoped("transformer_blocks.\($0)")) })
         // diffusers: torch.randn(2, inner_dim) / inner_dim**0.5
-        scaleShiftTable = factory.parameter([2, d], .normal(std: 1 / Float(d).squareRoot()))
-        normOut = SanaLayerNorm(d, eps: 1e-6, affine: false, factory)
-        projOut = SanaLinear(d, c.patchSize * c.patchSize * c.resolvedOutChannels, factory)
+        scaleShiftTable = vb.parameter("scale_shift_table", [2, d], .normal(std: 1 / Float(d).squareRoot()))
+        normOut = LayerNorm(dimension: d, eps: 1e-6, affine: false, vb.scoped("norm_out"))
+        projOut = Linear(inputSize: d, outputSize: c.patchSize * c.patchSize * c.resolvedOutChannels, vb.scoped("proj_out"))
     }
 
     /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
@@ -77,11 +77,13 @@ public final class SanaTransformer: Module {
     /// nothing else; F32, F16 and BF16 weights are read.
     public static func load(from directory: URL) throws -> SanaTransformer {
         let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let checkpoint = try ShardedCheckpoint(contentsOf: directory)
-        let model = SanaTransformer(configuration: configuration, referencePath: holdsReferencePath(checkpoint.names),
-                                    factory: SanaParameterFactory(fill: .uninitialized))
-        try model.load(from: checkpoint, strict: true)
-        return model
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
+    }
+
+    /// Builds a model of `configuration` from a loading builder (scoped to the DiT's names), with
+    /// the reference path when the checkpoint holds it, and checks that nothing is missing or left over.
+    static func load(configuration: SanaTransformerConfiguration, from vb: ParameterBuilder) throws -> SanaTransformer {
+        try vb.build { SanaTransformer(configuration: configuration, referencePath: holdsReferencePath($0.availableNames), $0) }
     }
 
     /// Whether weight names (already stripped of any prefix) include UniRL-Zero's reference path.
@@ -114,16 +116,19 @@ public final class SanaTransformer: Module {
                      "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
         let (b, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
         precondition(height % p == 0 && width % p == 0, "latent size \(height) × \(width) is not a multiple of the patch size \(p)")
-        precondition(encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
+        precondition(
+            encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
                      "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
         precondition(timestep.elementCount == b, "one timestep per sample is needed, got \(timestep.shape) for batch \(b)")
         if let mask = encoderAttentionMask {
             precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
                          "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
         }
-        precondition(referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
+        precondition(
+            referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
         if let reference = referenceHiddenStates {
-            precondition(reference.shape == hiddenStates.shape, "reference latents \(reference.shape) differ from latents \(hiddenStates.shape)")
+            precondition(
+                reference.shape == hiddenStates.shape, "reference latents \(reference.shape) differ from latents \(hiddenStates.shape)")
         }
         let (gridH, gridW) = (height / p, width / p)
 
@@ -139,7 +144,7 @@ public final class SanaTransformer: Module {
         }
         let (modulation, embedded) = timeEmbed(timestep.reshaped([b]))
         let caption = captionNorm(captionProjection(encoderHiddenStates))
-        let captionMask = SanaCrossAttention.mask(forCaptionMask: encoderAttentionMask)
+        let captionMask = SanaAttention.mask(forCaptionMask: encoderAttentionMask)
         for block in transformerBlocks.items {
             x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
         }

@@ -13,22 +13,23 @@ import UniRLTensor
 final class SanaTransformerBlock: Module {
     let width: Int
     let scaleShiftTable: Parameter
-    let norm1: SanaLayerNorm, attn1: SanaLinearSelfAttention
-    let norm2: SanaLayerNorm, attn2: SanaCrossAttention
+    let norm1: LayerNorm, attn1: SanaAttention
+    let norm2: LayerNorm, attn2: SanaAttention
     let ff: GLUMBConv
 
-    init(_ c: SanaTransformerConfiguration, _ factory: SanaParameterFactory) {
+    init(_ c: SanaTransformerConfiguration, _ vb: ParameterBuilder) {
         let d = c.innerDim, eps = Float(c.normEps), qkNorm = c.qkNorm != nil
         width = d
-        norm1 = SanaLayerNorm(d, eps: eps, affine: false, factory)
-        attn1 = SanaLinearSelfAttention(width: d, heads: c.numAttentionHeads, headDim: c.attentionHeadDim,
-                                        bias: c.attentionBias, qkNorm: qkNorm, factory)
-        norm2 = SanaLayerNorm(d, eps: eps, affine: c.normElementwiseAffine, factory)
-        attn2 = SanaCrossAttention(width: d, contextWidth: c.crossAttentionDim ?? d, heads: c.numCrossAttentionHeads ?? 1,
-                                   headDim: c.crossAttentionHeadDim ?? d, qkNorm: qkNorm, factory)
-        ff = GLUMBConv(inChannels: d, outChannels: d, expandRatio: c.mlpRatio, rmsNorm: false, residualConnection: false, factory)
+        norm1 = LayerNorm(dimension: d, eps: eps, affine: false, vb.scoped("norm1"))
+        attn1 = SanaAttention(processor: .reluLinear, width: d, heads: c.numAttentionHeads, headDim: c.attentionHeadDim,
+                              bias: c.attentionBias, qkNorm: qkNorm, vb.scoped("attn1"))
+        norm2 = LayerNorm(dimension: d, eps: eps, affine: c.normElementwiseAffine, vb.scoped("norm2"))
+        attn2 = SanaAttention(processor: .softmax, width: d, contextWidth: c.crossAttentionDim ?? d,
+                              heads: c.numCrossAttentionHeads ?? 1, headDim: c.crossAttentionHeadDim ?? d, bias: true, qkNorm: qkNorm,
+                              vb.scoped("attn2"))
+        ff = GLUMBConv(inChannels: d, outChannels: d, expandRatio: c.mlpRatio, rmsNorm: false, residualConnection: false, vb.scoped("ff"))
         // diffusers: torch.randn(6, dim) / dim**0.5
-        scaleShiftTable = factory.parameter([6, d], .normal(std: 1 / Float(d).squareRoot()))
+        scaleShiftTable = vb.parameter("scale_shift_table", [6, d], .normal(std: 1 / Float(d).squareRoot()))
     }
 
     var parameters: [String: Parameter] { ["scale_shift_table": scaleShiftTable] }

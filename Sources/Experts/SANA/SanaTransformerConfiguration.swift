@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// The settings of diffusers' `SanaTransformer2DModel` (models/transformers/sana_transformer.py),
 /// read from and written to its `config.json` with the same snake_case keys and defaults.
@@ -13,7 +14,7 @@ import Foundation
 /// let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
 /// let model = SanaTransformer(configuration: .sana1600M1024, rng: &rng)
 /// ```
-public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
+public struct SanaTransformerConfiguration: Codable, Sendable, Equatable, ModelConfigurationFile {
     /// Latent channels in (`in_channels`).
     public var inChannels: Int = 32
     /// Channels out; `nil` (`null` in the file) means `inChannels`, as in diffusers.
@@ -106,7 +107,9 @@ public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
         }
         guard let crossHeads = numCrossAttentionHeads, let crossHeadDim = crossAttentionHeadDim,
               let crossDim = crossAttentionDim else {
-            throw fail("a model without cross-attention (cross_attention_dim, num_cross_attention_heads or cross_attention_head_dim null) is not supported; diffusers cannot run it either")
+            throw fail(
+                "a model without cross-attention (cross_attention_dim, num_cross_attention_heads or cross_attention_head_dim null) "
+                    + "is not supported; diffusers cannot run it either")
         }
         guard crossHeads > 0, crossHeadDim > 0 else { throw fail("cross-attention heads and head dim must be positive") }
         guard crossDim == innerDim else {
@@ -148,35 +151,27 @@ public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SanaTransformerConfiguration()
-        func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        // Missing: diffusers' default; present and null: nil.
-        func nullable<T: Decodable>(_ key: CodingKeys, _ fallback: T?) throws -> T? {
-            guard c.contains(key) else { return fallback }
-            return try c.decodeNil(forKey: key) ? nil : c.decode(T.self, forKey: key)
-        }
-        inChannels = try value(.inChannels, d.inChannels)
-        outChannels = try nullable(.outChannels, d.outChannels)
-        numAttentionHeads = try value(.numAttentionHeads, d.numAttentionHeads)
-        attentionHeadDim = try value(.attentionHeadDim, d.attentionHeadDim)
-        numLayers = try value(.numLayers, d.numLayers)
-        numCrossAttentionHeads = try nullable(.numCrossAttentionHeads, d.numCrossAttentionHeads)
-        crossAttentionHeadDim = try nullable(.crossAttentionHeadDim, d.crossAttentionHeadDim)
-        crossAttentionDim = try nullable(.crossAttentionDim, d.crossAttentionDim)
-        captionChannels = try value(.captionChannels, d.captionChannels)
-        mlpRatio = try value(.mlpRatio, d.mlpRatio)
-        dropout = try value(.dropout, d.dropout)
-        attentionBias = try value(.attentionBias, d.attentionBias)
-        sampleSize = try value(.sampleSize, d.sampleSize)
-        patchSize = try value(.patchSize, d.patchSize)
-        normElementwiseAffine = try value(.normElementwiseAffine, d.normElementwiseAffine)
-        normEps = try value(.normEps, d.normEps)
-        interpolationScale = try nullable(.interpolationScale, d.interpolationScale)
-        guidanceEmbeds = try value(.guidanceEmbeds, d.guidanceEmbeds)
-        guidanceEmbedsScale = try value(.guidanceEmbedsScale, d.guidanceEmbedsScale)
-        qkNorm = try nullable(.qkNorm, d.qkNorm)
-        timestepScale = try value(.timestepScale, d.timestepScale)
+        inChannels = try c.decode(.inChannels, default: d.inChannels)
+        outChannels = try c.decodeNullable(.outChannels, default: d.outChannels)
+        numAttentionHeads = try c.decode(.numAttentionHeads, default: d.numAttentionHeads)
+        attentionHeadDim = try c.decode(.attentionHeadDim, default: d.attentionHeadDim)
+        numLayers = try c.decode(.numLayers, default: d.numLayers)
+        numCrossAttentionHeads = try c.decodeNullable(.numCrossAttentionHeads, default: d.numCrossAttentionHeads)
+        crossAttentionHeadDim = try c.decodeNullable(.crossAttentionHeadDim, default: d.crossAttentionHeadDim)
+        crossAttentionDim = try c.decodeNullable(.crossAttentionDim, default: d.crossAttentionDim)
+        captionChannels = try c.decode(.captionChannels, default: d.captionChannels)
+        mlpRatio = try c.decode(.mlpRatio, default: d.mlpRatio)
+        dropout = try c.decode(.dropout, default: d.dropout)
+        attentionBias = try c.decode(.attentionBias, default: d.attentionBias)
+        sampleSize = try c.decode(.sampleSize, default: d.sampleSize)
+        patchSize = try c.decode(.patchSize, default: d.patchSize)
+        normElementwiseAffine = try c.decode(.normElementwiseAffine, default: d.normElementwiseAffine)
+        normEps = try c.decode(.normEps, default: d.normEps)
+        interpolationScale = try c.decodeNullable(.interpolationScale, default: d.interpolationScale)
+        guidanceEmbeds = try c.decode(.guidanceEmbeds, default: d.guidanceEmbeds)
+        guidanceEmbedsScale = try c.decode(.guidanceEmbedsScale, default: d.guidanceEmbedsScale)
+        qkNorm = try c.decodeNullable(.qkNorm, default: d.qkNorm)
+        timestepScale = try c.decode(.timestepScale, default: d.timestepScale)
     }
 
     /// Writes every key, `null` included, as diffusers does.
@@ -205,20 +200,14 @@ public struct SanaTransformerConfiguration: Codable, Sendable, Equatable {
         try c.encode(timestepScale, forKey: .timestepScale)
     }
 
-    /// Reads a diffusers `config.json`, refusing unknown keys, and validates it.
-    public static func load(from url: URL) throws -> SanaTransformerConfiguration {
-        let configuration = try decodeModelConfiguration(SanaTransformerConfiguration.self, from: url, knownKeys: configurationKeys)
-        try configuration.validate()
-        return configuration
-    }
-
     /// Every parameter by diffusers name and shape, computed without allocating the model
     /// (it is built with empty placeholders).
     /// With `referencePath`, UniRL-Zero's `ref_patch_embed.*` and `ref_linear.*` are included.
     public func parameterShapes(referencePath: Bool = false) throws -> [String: [Int]] {
         try validate()
-        let factory = SanaParameterFactory(fill: .shapesOnly)
-        return factory.declaredShapes(of: SanaTransformer(configuration: self, referencePath: referencePath, factory: factory))
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.build { SanaTransformer(configuration: self, referencePath: referencePath, $0) }
+        return vb.declaredShapes
     }
 
     /// The number of parameters (Sana_1600M: about 1.6 B), from ``parameterShapes(referencePath:)``.

@@ -110,28 +110,22 @@ extension UnifiedModel {
             FileManager.default.fileExists(atPath: vaeURL.path)
             ? try AutoencoderDCConfiguration.load(from: vaeURL) : .dcAEf32c32
 
-        func names(_ part: OfficialPart) -> (String) -> String? {
-            { name in
-                let (p, local) = officialPart(name); return p == part ? local : nil
+        // One builder over the whole file, each part scoped to its own names.
+        let tied = lmConfiguration.text.tieWordEmbeddings
+        let vb = ParameterBuilder.loading(checkpoint) { name in
+            switch officialPart(name) {
+            case (.lm, let local): QwenVLForConditionalGeneration.checkpointName(local, tied: tied).map { "lm." + $0 }
+            case (.connector, let local): "connector." + local
+            case (.dm, let local): "dm." + local
+            case (.vae, let local): "vae." + local
             }
         }
-        var rng = RandomState(seed: 0)
-        let lm = QwenVLForConditionalGeneration(lmConfiguration, rng: &rng)
-        let tied = lmConfiguration.text.tieWordEmbeddings
-        try lm.load(from: checkpoint, strict: true) { name in
-            names(.lm)(name).flatMap { QwenVLForConditionalGeneration.checkpointName($0, tied: tied) }
-        }
-        let connector = try MetaQueryConnector.load(configuration: connectorConfiguration, from: checkpoint, rename: names(.connector))
-        let dmNames = checkpoint.names.compactMap(names(.dm))
-        let dm = SanaTransformer(
-            configuration: dmConfiguration, referencePath: SanaTransformer.holdsReferencePath(dmNames),
-            factory: SanaParameterFactory(fill: .uninitialized))
-        try dm.load(from: checkpoint, strict: true, rename: names(.dm))
+        let lm = try QwenVLForConditionalGeneration.load(configuration: lmConfiguration, from: vb.scoped("lm"))
+        let connector = try MetaQueryConnector.load(configuration: connectorConfiguration, from: vb.scoped("connector"))
+        let dm = try SanaTransformer.load(configuration: dmConfiguration, from: vb.scoped("dm"))
         var vae: AutoencoderDC?
         if checkpoint.names.contains(where: { officialPart($0).0 == .vae }) {
-            let ae = AutoencoderDC(configuration: vaeConfiguration, factory: SanaParameterFactory(fill: .uninitialized))
-            try ae.load(from: checkpoint, strict: true, rename: names(.vae))
-            vae = ae
+            vae = try vb.scoped("vae").build { AutoencoderDC(configuration: vaeConfiguration, $0) }
         } else if requireAutoencoder {
             throw UnifiedModelError.missingPart(
                 path: directory.appendingPathComponent("model.gen_vision_tower.autoencoder.* (DC-AE weights)").path)

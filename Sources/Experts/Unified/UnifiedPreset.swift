@@ -1,4 +1,5 @@
 import Foundation
+import UniRLTensor
 
 /// The parts of a unified model declared by configuration only, so that a real-scale model can
 /// be listed by name and shape (and counted) without allocating it.
@@ -28,18 +29,16 @@ public struct UnifiedPreset: Sendable, Equatable {
     /// Presets by the name `unirl inspect --preset` takes.
     public static let named: [String: UnifiedPreset] = ["unirl-zero": .unirlZero]
 
-    /// Every parameter as `lm.<hub name>`, `connector.<name>`, `dm.<name>`, `vae.<name>`.
+    /// Every parameter as `lm.<hub name>`, `connector.<name>`, `dm.<name>`, `vae.<name>`: the four
+    /// parts declared shape-only through one ``ParameterBuilder``, each scoped to its part.
     public func parameterShapes() throws -> [String: [Int]] {
         try validate()
-        var out: [String: [Int]] = [:]
-        for (prefix, shapes) in [
-            ("lm.", lm.parameterShapes()), ("connector.", try connector.parameterShapes()),
-            ("dm.", try transformer.parameterShapes(referencePath: referencePath)),
-            ("vae.", try autoencoder.parameterShapes()),
-        ] {
-            for (k, v) in shapes { out[prefix + k] = v }
-        }
-        return out
+        let vb = ParameterBuilder.shapesOnly()
+        _ = try vb.scoped("lm").build { QwenVLForConditionalGeneration(lm, $0) }
+        _ = try vb.scoped("connector").build { MetaQueryConnector(configuration: connector, querySets: MetaQuerySet.allCases, $0) }
+        _ = try vb.scoped("dm").build { SanaTransformer(configuration: transformer, referencePath: referencePath, $0) }
+        _ = try vb.scoped("vae").build { AutoencoderDC(configuration: autoencoder, $0) }
+        return vb.declaredShapes
     }
 
     /// Parameters per part (`lm`, `connector`, `dm`, `vae`) and in total.

@@ -7,10 +7,19 @@ public final class Linear: Module {
     /// `lora_B.weight` under this layer, as PEFT names them. Default none.
     public var adapter: LoRAAdapter?
 
-    public init(inputSize: Int, outputSize: Int, bias: Bool = true, rng: inout RandomState) {
-        let bound = 1 / Float(inputSize).squareRoot()
-        weight = Parameter(.randomUniform([outputSize, inputSize], low: -bound, high: bound, using: &rng))
-        self.bias = bias ? Parameter(.randomUniform([outputSize], low: -bound, high: bound, using: &rng)) : nil
+    /// A layer whose `weight` (and `bias`) come from `vb`, scoped to this layer's path.
+    /// `zeroInitialized`: both start at 0 under random initialisation (diffusers' `zero_module`).
+    public init(inputSize: Int, outputSize: Int, bias: Bool = true, zeroInitialized: Bool = false, _ vb: ParameterBuilder) {
+        let initializer: ParameterInitializer = zeroInitialized ? .zeros : .uniform(bound: 1 / Float(inputSize).squareRoot())
+        weight = vb.parameter("weight", [outputSize, inputSize], initializer)
+        self.bias = bias ? vb.parameter("bias", [outputSize], initializer) : nil
+    }
+
+    /// A randomly initialised layer, drawing from `rng`.
+    public convenience init(inputSize: Int, outputSize: Int, bias: Bool = true, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(inputSize: inputSize, outputSize: outputSize, bias: bias, vb)
+        rng = vb.randomState
     }
 
     public var parameters: [String: Parameter] {
@@ -32,8 +41,15 @@ public final class Linear: Module {
 public final class Embedding: Module {
     public let weight: Parameter
 
-    public init(count: Int, dimension: Int, rng: inout RandomState) {
-        weight = Parameter(.randomNormal([count, dimension], using: &rng))
+    public init(count: Int, dimension: Int, _ vb: ParameterBuilder) {
+        weight = vb.parameter("weight", [count, dimension], .normal(std: 1))
+    }
+
+    /// A randomly initialised table, drawing from `rng`.
+    public convenience init(count: Int, dimension: Int, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(count: count, dimension: dimension, vb)
+        rng = vb.randomState
     }
 
     public var parameters: [String: Parameter] { ["weight": weight] }

@@ -4,6 +4,15 @@ public protocol TensorSource {
     var tensorNames: [String] { get }
     /// The named tensor, converted to Float32.
     func tensor(named name: String) throws -> Tensor
+    /// The stored dtype and shape of a tensor without reading it, when the source knows them.
+    func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])?
+    /// Where the tensors come from (a file path), for error messages.
+    var sourceDescription: String? { get }
+}
+
+extension TensorSource {
+    public func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])? { nil }
+    public var sourceDescription: String? { nil }
 }
 
 extension Dictionary: TensorSource where Key == String, Value == Tensor {
@@ -24,14 +33,19 @@ public struct LoadReport: Sendable, CustomStringConvertible {
     public var mismatched: [(name: String, expected: [Int], found: [Int])] = []
     /// Parameters that were loaded.
     public var loaded: [String] = []
+    /// The file the tensors came from, when known.
+    public var source: String?
 
     public var isClean: Bool { missing.isEmpty && unexpected.isEmpty && mismatched.isEmpty }
 
     public var description: String {
-        var lines: [String] = ["loaded \(loaded.count) tensors"]
-        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + missing.prefix(20).joined(separator: ", ") + (missing.count > 20 ? ", …" : "")) }
-        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + unexpected.prefix(20).joined(separator: ", ") + (unexpected.count > 20 ? ", …" : "")) }
-        for m in mismatched.prefix(20) { lines.append("shape mismatch: \(m.name) is \(m.found) in the checkpoint, the model expects \(m.expected)") }
+        var lines: [String] = [(source.map { "\($0): " } ?? "") + "loaded \(loaded.count) tensors"]
+        func list(_ names: [String]) -> String { names.prefix(20).joined(separator: ", ") + (names.count > 20 ? ", …" : "") }
+        if !missing.isEmpty { lines.append("missing (\(missing.count)): " + list(missing)) }
+        if !unexpected.isEmpty { lines.append("unexpected (\(unexpected.count)): " + list(unexpected)) }
+        for m in mismatched.prefix(20) {
+            lines.append("shape mismatch: \(m.name) is \(m.found) in the checkpoint, the model expects \(m.expected)")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -42,12 +56,20 @@ public enum ModuleLoadError: Error, CustomStringConvertible {
     /// Shapes differ (refused in every mode: loading them would silently damage the model).
     case shapeMismatch(LoadReport)
     case missingTensor(String)
+    /// A tensor that should be a weight is not stored as floating point (or could not be read).
+    case wrongDType(name: String, dtype: String, source: String?)
+    /// The names a module was built with (``ParameterBuilder``) differ from the names it reports:
+    /// a bug in the module, not in the checkpoint.
+    case declarationMismatch(declaredOnly: [String], moduleOnly: [String])
 
     public var description: String {
         switch self {
         case .incompatible(let r): "checkpoint does not match the model:\n\(r)"
         case .shapeMismatch(let r): "checkpoint shapes do not match the model:\n\(r)"
         case .missingTensor(let n): "no tensor named '\(n)'"
+        case .wrongDType(let n, let d, let s): "\(s.map { "\($0): " } ?? "")tensor '\(n)' cannot be a weight (\(d))"
+        case .declarationMismatch(let d, let m):
+            "the module's parameter names differ from those it was built with: declared only \(d), listed only \(m)"
         }
     }
 }
@@ -66,6 +88,7 @@ extension Module {
                      rename: (String) -> String? = { $0 }) throws -> LoadReport {
         let params = Dictionary(uniqueKeysWithValues: namedParameters().map { ($0.name, $0.parameter) })
         var report = LoadReport()
+        report.source = source.sourceDescription
         var pending: [(Parameter, Tensor)] = []
         var seen = Set<String>()
         for sourceName in source.tensorNames {
@@ -91,8 +114,11 @@ extension Module {
 
 extension SafeTensorsFile: TensorSource {
     public var tensorNames: [String] { names }
+    public func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])? { info(for: name) }
 }
 
 extension ShardedCheckpoint: TensorSource {
     public var tensorNames: [String] { names }
+    public func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])? { info(for: name) }
+    public var sourceDescription: String? { url.path }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import UniRLTensor
+import UniRLTestSupport
 
 /// One parity fixture folder (docs/ARCHITECTURE.md, "Parity fixtures"): `case.json`, the reference
 /// library's `config.json` and weights, `inputs.safetensors` and `outputs.safetensors`.
@@ -40,7 +41,9 @@ struct ParityCase: Sendable {
         var cases: [URL] = []
         for root in roots {
             let resolved = root.resolvingSymlinksInPath()
-            guard let entries = try? FileManager.default.contentsOfDirectory(at: resolved, includingPropertiesForKeys: nil) else { continue }
+            guard let entries = try? FileManager.default.contentsOfDirectory(at: resolved, includingPropertiesForKeys: nil) else {
+                continue
+            }
             for entry in entries.sorted(by: { $0.lastPathComponent < $1.lastPathComponent }) {
                 let folder = entry.resolvingSymlinksInPath()
                 if FileManager.default.fileExists(atPath: folder.appendingPathComponent("case.json").path) { cases.append(folder) }
@@ -74,7 +77,8 @@ extension ParityCase {
                 return ParityOutcome(passed: false, worstOutput: .infinity, worstGradient: nil,
                                      detail: "\(name): shape \(ourOutput.value.shape) vs reference \(ref.shape)")
             }
-            let check = ReferenceComparison.checkOutput(ourOutput.value, ref, rtol: settings.rtol, atol: settings.atol, mask: ourOutput.mask)
+            let check = ReferenceComparison.checkOutput(
+                ourOutput.value, ref, rtol: settings.rtol, atol: settings.atol, mask: ourOutput.mask)
             worst = Swift.max(worst, check.relative)
             if !check.passed { passed = false; notes.append("\(name) off by \(check.relative)") }
         }
@@ -87,7 +91,8 @@ extension ParityCase {
             worstGrad = check.worst
             if !check.failures.isEmpty {
                 passed = false
-                notes.append("gradients off: " + check.failures.prefix(6).joined(separator: ", ") + (check.failures.count > 6 ? ", …" : ""))
+                let shown = check.failures.prefix(6).joined(separator: ", ")
+                notes.append("gradients off: " + shown + (check.failures.count > 6 ? ", …" : ""))
             }
         }
         return ParityOutcome(passed: passed, worstOutput: worst, worstGradient: worstGrad, detail: notes.joined(separator: "; "))

@@ -13,8 +13,8 @@ import UniRLTensor
     @Test func zeroInitialisedPathLeavesTheModelUnchanged() throws {
         var rng = RandomState(seed: 5)
         let withPath = try SanaTransformer(configuration: Self.configuration, referencePath: true, rng: &rng)
-        let plain = SanaTransformer(configuration: Self.configuration, factory: SanaParameterFactory(fill: .uninitialized))
-        try plain.load(from: withPath.stateDict(), strict: false)
+        let plainWeights = ParameterBuilder.loading(withPath.stateDict()) { SanaTransformer.holdsReferencePath([$0]) ? nil : $0 }
+        let plain = try plainWeights.build { SanaTransformer(configuration: Self.configuration, $0) }
         #expect(withPath.refPatchEmbed!.proj.weight.value.scalars == withPath.patchEmbed.proj.weight.value.scalars)
         let x = Tensor.randomNormal([2, 4, 4, 4], using: &rng), caption = Tensor.randomNormal([2, 3, 12], using: &rng)
         let t = Tensor([500, 20]), ref = Tensor.randomNormal([2, 4, 4, 4], using: &rng)

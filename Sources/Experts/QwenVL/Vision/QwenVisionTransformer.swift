@@ -8,11 +8,11 @@ public final class QwenVisionAttention: Module {
     public let heads: Int, headDim: Int
     public let qkv: Linear, proj: Linear
 
-    init(hidden: Int, heads: Int, rng: inout RandomState) {
+    init(hidden: Int, heads: Int, _ vb: ParameterBuilder) {
         self.heads = heads
         headDim = hidden / heads
-        qkv = Linear(inputSize: hidden, outputSize: 3 * hidden, bias: true, rng: &rng)
-        proj = Linear(inputSize: hidden, outputSize: hidden, bias: true, rng: &rng)
+        qkv = Linear(inputSize: hidden, outputSize: 3 * hidden, bias: true, vb.scoped("qkv"))
+        proj = Linear(inputSize: hidden, outputSize: hidden, bias: true, vb.scoped("proj"))
     }
 
     public var submodules: [String: any Module] { ["qkv": qkv, "proj": proj] }
@@ -42,11 +42,11 @@ public final class QwenVisionBlock: Module {
     public let attn: QwenVisionAttention
     public let mlp: SwiGLU
 
-    init(_ c: QwenVisionConfiguration, rng: inout RandomState) {
-        norm1 = RMSNorm(dimension: c.hiddenSize, eps: 1e-6)
-        norm2 = RMSNorm(dimension: c.hiddenSize, eps: 1e-6)
-        attn = QwenVisionAttention(hidden: c.hiddenSize, heads: c.numHeads, rng: &rng)
-        mlp = SwiGLU(hidden: c.hiddenSize, intermediate: c.intermediateSize, bias: true, rng: &rng)
+    init(_ c: QwenVisionConfiguration, _ vb: ParameterBuilder) {
+        norm1 = RMSNorm(dimension: c.hiddenSize, eps: 1e-6, vb.scoped("norm1"))
+        norm2 = RMSNorm(dimension: c.hiddenSize, eps: 1e-6, vb.scoped("norm2"))
+        attn = QwenVisionAttention(hidden: c.hiddenSize, heads: c.numHeads, vb.scoped("attn"))
+        mlp = SwiGLU(hidden: c.hiddenSize, intermediate: c.intermediateSize, bias: true, vb.scoped("mlp"))
     }
 
     public var submodules: [String: any Module] { ["norm1": norm1, "norm2": norm2, "attn": attn, "mlp": mlp] }
@@ -64,11 +64,11 @@ public final class QwenPatchMerger: Module {
     public let fc1: Linear, fc2: Linear
     let unit: Int
 
-    init(_ c: QwenVisionConfiguration, rng: inout RandomState) {
+    init(_ c: QwenVisionConfiguration, _ vb: ParameterBuilder) {
         unit = c.spatialMergeSize * c.spatialMergeSize
-        lnQ = RMSNorm(dimension: c.hiddenSize, eps: 1e-6)
-        fc1 = Linear(inputSize: c.hiddenSize * unit, outputSize: c.hiddenSize * unit, bias: true, rng: &rng)
-        fc2 = Linear(inputSize: c.hiddenSize * unit, outputSize: c.outHiddenSize, bias: true, rng: &rng)
+        lnQ = RMSNorm(dimension: c.hiddenSize, eps: 1e-6, vb.scoped("ln_q"))
+        fc1 = Linear(inputSize: c.hiddenSize * unit, outputSize: c.hiddenSize * unit, bias: true, vb.scoped("mlp.0"))
+        fc2 = Linear(inputSize: c.hiddenSize * unit, outputSize: c.outHiddenSize, bias: true, vb.scoped("mlp.2"))
     }
 
     public var submodules: [String: any Module] { ["ln_q": lnQ, "mlp": ModuleDictionary(["0": fc1, "2": fc2])] }
@@ -90,24 +90,37 @@ public final class QwenVisionTransformer: Module {
     public let blocks: ModuleList<QwenVisionBlock>
     public let merger: QwenPatchMerger
 
-    public init(_ c: QwenVisionConfiguration, rng: inout RandomState) {
+    /// Builds the tower with parameters from `vb` (random, loaded or shapes only).
+    public init(_ c: QwenVisionConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        let fanIn = c.patchValues
-        patchEmbedding = Parameter(.randomNormal([c.hiddenSize, c.inChannels, c.temporalPatchSize, c.patchSize, c.patchSize],
-                                                 std: 1 / Float(fanIn).squareRoot(), using: &rng))
-        blocks = ModuleList((0..<c.depth).map { _ in QwenVisionBlock(c, rng: &rng) })
-        merger = QwenPatchMerger(c, rng: &rng)
+        patchEmbedding = vb.parameter(
+            "patch_embed.proj.weight", [c.hiddenSize, c.inChannels, c.temporalPatchSize, c.patchSize, c.patchSize],
+            .normal(std: 1 / Float(c.patchValues).squareRoot()))
+        blocks = ModuleList((0..<c.depth).map { QwenVisionBlock(c, vb.scoped("blocks.\($0)")) })
+        merger = QwenPatchMerger(c, vb.scoped("merger"))
+    }
+
+    /// A randomly initialised tower, drawing from `rng`.
+    public convenience init(_ c: QwenVisionConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {
-        ["patch_embed": ModuleDictionary(["proj": ModuleDictionary(parameters: ["weight": patchEmbedding])]), "blocks": blocks, "merger": merger]
+        [
+            "patch_embed": ModuleDictionary(["proj": ModuleDictionary(parameters: ["weight": patchEmbedding])]),
+            "blocks": blocks, "merger": merger,
+        ]
     }
 
     /// Merged patch features [Σ t·h·w / m², out_hidden] for the images' concatenated pixel values.
     public func callAsFunction(_ images: [ProcessedImage]) throws -> Tensor {
         let c = configuration
-        for im in images where im.pixelValues.shape[1] != c.patchValues || im.grid.h % c.spatialMergeSize != 0 || im.grid.w % c.spatialMergeSize != 0 {
-            throw ModelInputError.imagePatches(expected: c.patchValues, got: im.pixelValues.shape[1], grid: [im.grid.t, im.grid.h, im.grid.w])
+        for im in images
+        where im.pixelValues.shape[1] != c.patchValues || im.grid.h % c.spatialMergeSize != 0 || im.grid.w % c.spatialMergeSize != 0 {
+            throw ModelInputError.imagePatches(
+                expected: c.patchValues, got: im.pixelValues.shape[1], grid: [im.grid.t, im.grid.h, im.grid.w])
         }
         let pixels = Tensor.concatenate(images.map(\.pixelValues), axis: 0)
         let layout = VisionWindowLayout(grids: images.map(\.grid), spatialMerge: c.spatialMergeSize,

@@ -1,3 +1,5 @@
+import UniRLTensor
+
 /// Configuration of a pre-norm transformer block (snake_case keys, as in `config.json`).
 public struct TransformerBlockConfiguration: Codable, Sendable, Equatable {
     public var hiddenSize: Int
@@ -19,7 +21,7 @@ public struct TransformerBlockConfiguration: Codable, Sendable, Equatable {
     }
 }
 
-/// A Qwen2-style decoder layer:
+/// A Qwen2-style decoder layer (transformers' `Qwen2DecoderLayer`, models/qwen2/modeling_qwen2.py):
 ///
 ///     h = x + attention(RMSNorm(x))
 ///     y = h + SwiGLU(RMSNorm(h))
@@ -31,12 +33,20 @@ public final class TransformerBlock: Module {
     public let inputLayerNorm: RMSNorm, selfAttention: MultiHeadAttention
     public let postAttentionLayerNorm: RMSNorm, mlp: SwiGLU
 
-    public init(_ c: TransformerBlockConfiguration, rng: inout RandomState) {
+    public init(_ c: TransformerBlockConfiguration, _ vb: ParameterBuilder) {
         configuration = c
-        inputLayerNorm = RMSNorm(dimension: c.hiddenSize, eps: c.eps)
-        selfAttention = MultiHeadAttention(hidden: c.hiddenSize, heads: c.numHeads, keyValueHeads: c.numKeyValueHeads, rng: &rng)
-        postAttentionLayerNorm = RMSNorm(dimension: c.hiddenSize, eps: c.eps)
-        mlp = SwiGLU(hidden: c.hiddenSize, intermediate: c.intermediateSize, rng: &rng)
+        inputLayerNorm = RMSNorm(dimension: c.hiddenSize, eps: c.eps, vb.scoped("input_layernorm"))
+        selfAttention = MultiHeadAttention(
+            hidden: c.hiddenSize, heads: c.numHeads, keyValueHeads: c.numKeyValueHeads, vb.scoped("self_attn"))
+        postAttentionLayerNorm = RMSNorm(dimension: c.hiddenSize, eps: c.eps, vb.scoped("post_attention_layernorm"))
+        mlp = SwiGLU(hidden: c.hiddenSize, intermediate: c.intermediateSize, vb.scoped("mlp"))
+    }
+
+    /// A randomly initialised layer, drawing from `rng`.
+    public convenience init(_ c: TransformerBlockConfiguration, rng: inout RandomState) {
+        let vb = ParameterBuilder.random(rng)
+        self.init(c, vb)
+        rng = vb.randomState
     }
 
     public var submodules: [String: any Module] {
@@ -48,7 +58,8 @@ public final class TransformerBlock: Module {
     /// key padding `attentionMask` [B, T] (1 keep, 0 pad).
     public func callAsFunction(_ x: Tensor, attentionMask: Tensor? = nil) -> Tensor {
         let t = x.shape[1]
-        let rotary = RotaryEmbedding.tables(positions: Array(0..<t), dimension: selfAttention.headDim, theta: configuration.ropeTheta)
+        let rotary = RotaryEmbedding.tables(
+            positions: Array(0..<t), dimension: selfAttention.headDim, theta: configuration.ropeTheta)
         return callAsFunction(x, rotary: rotary, mask: AttentionMask(causal: true, keyPadding: attentionMask))
     }
 

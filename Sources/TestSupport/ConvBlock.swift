@@ -1,3 +1,5 @@
+import UniRLTensor
+
 /// Configuration of ``ConvBlock``.
 public struct ConvBlockConfiguration: Codable, Sendable, Equatable {
     public var inChannels: Int, midChannels: Int, groups: Int, eps: Float

@@ -1,18 +1,21 @@
+import UniRLTensor
+
 /// Multi-head self-attention with grouped-query key/value heads, q/k/v biases and rotary
-/// positions, laid out as Qwen2's `Qwen2Attention` (`q_proj`, `k_proj`, `v_proj`, `o_proj`).
+/// positions, laid out as Qwen2's `Qwen2Attention` (`q_proj`, `k_proj`, `v_proj`, `o_proj`;
+/// transformers models/qwen2/modeling_qwen2.py).
 public final class MultiHeadAttention: Module {
     public let heads: Int, keyValueHeads: Int, headDim: Int
     public let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
 
     public init(hidden: Int, heads: Int, keyValueHeads: Int? = nil, headDim: Int? = nil, qkvBias: Bool = true,
-                rng: inout RandomState) {
+                _ vb: ParameterBuilder) {
         self.heads = heads
         self.keyValueHeads = keyValueHeads ?? heads
         self.headDim = headDim ?? hidden / heads
-        qProj = Linear(inputSize: hidden, outputSize: heads * self.headDim, bias: qkvBias, rng: &rng)
-        kProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, rng: &rng)
-        vProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, rng: &rng)
-        oProj = Linear(inputSize: heads * self.headDim, outputSize: hidden, bias: false, rng: &rng)
+        qProj = Linear(inputSize: hidden, outputSize: heads * self.headDim, bias: qkvBias, vb.scoped("q_proj"))
+        kProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, vb.scoped("k_proj"))
+        vProj = Linear(inputSize: hidden, outputSize: self.keyValueHeads * self.headDim, bias: qkvBias, vb.scoped("v_proj"))
+        oProj = Linear(inputSize: heads * self.headDim, outputSize: hidden, bias: false, vb.scoped("o_proj"))
     }
 
     public var submodules: [String: any Module] { ["q_proj": qProj, "k_proj": kProj, "v_proj": vProj, "o_proj": oProj] }
@@ -37,16 +40,4 @@ public final class MultiHeadAttention: Module {
         let o = Tensor.scaledDotProductAttention(query: q, key: k, value: v, mask: mask)
         return oProj(o.transposed(1, 2).reshaped([x.shape[0], x.shape[1], heads * headDim]))
     }
-}
-
-/// The gated MLP of Llama/Qwen: down(silu(gate(x)) · up(x)).
-public final class SwiGLU: Module {
-    public let gateProj: Linear, upProj: Linear, downProj: Linear
-    public init(hidden: Int, intermediate: Int, bias: Bool = false, rng: inout RandomState) {
-        gateProj = Linear(inputSize: hidden, outputSize: intermediate, bias: bias, rng: &rng)
-        upProj = Linear(inputSize: hidden, outputSize: intermediate, bias: bias, rng: &rng)
-        downProj = Linear(inputSize: intermediate, outputSize: hidden, bias: bias, rng: &rng)
-    }
-    public var submodules: [String: any Module] { ["gate_proj": gateProj, "up_proj": upProj, "down_proj": downProj] }
-    public func callAsFunction(_ x: Tensor) -> Tensor { downProj(gateProj(x).silu() * upProj(x)) }
 }

@@ -1,3 +1,5 @@
+import UniRLTensor
+
 /// The pass rule used to compare our tensors with a reference implementation's (docs/ARCHITECTURE.md,
 /// "Parity fixtures"): relative to the largest reference magnitude, never element-wise, because
 /// gradient magnitudes span many decades.
@@ -29,7 +31,8 @@ public enum ReferenceComparison {
     }
 
     /// An output passes when max|a − b| ≤ atol + rtol · max|b|. Returns (passed, max|a−b| / max|b|).
-    public static func checkOutput(_ a: Tensor, _ b: Tensor, rtol: Float, atol: Float, mask: Tensor? = nil) -> (passed: Bool, relative: Float) {
+    public static func checkOutput(_ a: Tensor, _ b: Tensor, rtol: Float, atol: Float, mask: Tensor? = nil)
+        -> (passed: Bool, relative: Float) {
         let diff = maxAbsDifference(a, b, mask: mask), scale = maxAbs(b, mask: mask)
         return (diff <= atol + rtol * scale, diff / Swift.max(scale, .leastNormalMagnitude))
     }
