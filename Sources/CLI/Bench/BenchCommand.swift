@@ -7,7 +7,10 @@ import UniRLTensor
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Print benchmark tables.",
-        subcommands: [TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self])
+        subcommands: [
+            TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self,
+            GRPOStepBench.self,
+        ])
 }
 
 struct TensorBench: ParsableCommand {

@@ -15,6 +15,11 @@ extension GRPOTrainer {
 
         let prompts = drawPrompts(t.promptsPerStep).map { trainPrompts[$0] }
         var clock = Date()
+        for e in scenario.experts where e.kind == .sde {
+            let s = configuration.settings(for: e.name, kind: e.kind)
+            e.configureSampling?(SDESamplingPlan(window: s.sdeWindow, trainingStep: step,
+                                                 sharedNoiseGroup: s.sameInitialNoise ? t.groupSize : 1))
+        }
         var trajectories = try rolloutShare(prompts)
         try check(trajectories, promptCount: prompts.count)
         metrics["time/rollout"] = Date().timeIntervalSince(clock)
@@ -41,6 +46,7 @@ extension GRPOTrainer {
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        clock = Date()
         // With data parallelism the advantages are computed over the whole batch on every rank.
         let (batchEvaluation, groups, localShare) = try gatherRewards(evaluation, groups: trajectories.map(\.promptIndex))
         evaluation = batchEvaluation
@@ -55,11 +61,14 @@ extension GRPOTrainer {
                 advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
                 estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
         }
+        metrics["time/advantages"] = Date().timeIntervalSince(clock)
         recordRewardMetrics(evaluation, groups: groups, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
-        try update(&trajectories, advantages: advantages.restricted(to: localShare), metrics: &metrics, warnings: &warnings)
+        try update(
+            &trajectories, advantages: advantages.restricted(to: localShare),
+            outcomes: evaluation.totals[localShare].map(\.value), metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
         if let dp = dataParallel { metrics["time/allreduce"] = dp.gradientClock.take() }
         updateEMA()

@@ -18,6 +18,8 @@ public enum TrainerError: Error, CustomStringConvertible {
     case badReplay(String)
     /// The configuration has settings for an expert the scenario does not have.
     case unknownExpert(String, known: [String])
+    /// An expert setting the expert cannot honour (an SDE window on an expert that does not follow sampling plans).
+    case unsupportedSetting(expert: String, key: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum TrainerError: Error, CustomStringConvertible {
         case .unknownExpert(let n, let known):
             "the configuration has settings for expert '\(n)', which the scenario does not have "
                 + "(its experts: \(known.joined(separator: ", ")))"
+        case .unsupportedSetting(let e, let key):
+            "experts.\(e).\(key) needs an SDE expert that follows sampling plans (SDESamplingConfigurable); '\(e)' does not"
         }
     }
 }
@@ -57,9 +61,11 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `clip_ratio/low_mean|high_mean|region_mean`, `clip_ratio/dual_mean` (with `clip_ratio_c`), `entropy`,
 /// `entropy_mask/masked_frac` (with `top_entropy_quantile` < 1), `completions/mean_length|min_length|max_length`,
 /// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
-/// `logprob_mismatch/max`; and `loss`, `grad_norm`
-/// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds), and with data
-/// parallelism `time/allreduce` (seconds summing gradients over the ranks, part of `time/update`).
+/// `logprob_mismatch/max`, `reward_kl_penalty` (with `kl_in_reward`; the `advantages/*` metrics are then
+/// those before the KL enters); and `reward_kl_penalty_coeff`, `loss`, `grad_norm`
+/// (before clipping), `updates/count|skipped`, `time/rollout|reward|advantages|update|step` and, inside
+/// `time/update`, `time/old_and_reference|replay|loss|backward|optimizer` (seconds); with data parallelism
+/// `time/allreduce` (seconds summing gradients over the ranks, inside `time/update`).
 ///
 /// ```swift
 /// let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
@@ -92,7 +98,8 @@ public final class GRPOTrainer<S: Scenario> {
 
     let trainPrompts: [S.Prompt]
     var trainable: [TrainableExpert] = []
-    /// The frozen reference's value of every trainable parameter (when some β > 0).
+    /// The frozen reference's value of every trainable parameter (when some β > 0 or with
+    /// `trainer.kl_in_reward`).
     var referenceValues: [ObjectIdentifier: Tensor] = [:]
     /// The moving average of every trainable parameter (when `trainer.ema_decay` > 0).
     var emaValues: [ObjectIdentifier: Tensor] = [:]
@@ -143,6 +150,9 @@ public final class GRPOTrainer<S: Scenario> {
         var claimed = Set<ObjectIdentifier>()
         for e in scenario.experts {
             let s = configuration.settings(for: e.name, kind: e.kind)
+            if (s.sdeWindow.isPartial || s.sameInitialNoise) && (e.kind != .sde || e.configureSampling == nil) {
+                throw TrainerError.unsupportedSetting(expert: e.name, key: s.sdeWindow.isPartial ? "sde_window_size" : "same_initial_noise")
+            }
             if s.frozen { e.module.freeze(); continue }
             if s.loraRank > 0 {
                 let targets = s.loraTargetModules.isEmpty ? ["*"] : s.loraTargetModules
@@ -166,7 +176,7 @@ public final class GRPOTrainer<S: Scenario> {
         if configuration.trainer.emaDecay > 0 {
             for e in trainable { for (_, p) in e.parameters { emaValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
-        if trainable.contains(where: { $0.settings.beta > 0 }) {
+        if trainable.contains(where: { $0.settings.beta > 0 }) || configuration.trainer.klInReward {
             for e in trainable { for (_, p) in e.parameters { referenceValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
     }
