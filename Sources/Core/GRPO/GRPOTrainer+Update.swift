@@ -11,7 +11,7 @@ extension GRPOTrainer {
     ) throws {
         let t = configuration.trainer
         let acting = Set(trajectories.flatMap { $0.segments.map(\.expert) })
-        let active = trainable.filter { acting.contains($0.name) }
+        var active = trainable.filter { acting.contains($0.name) }
         for e in trainable {
             e.optimizer.learningRate = e.schedule.rate(base: e.settings.learningRate, step: step)
             metrics[metricName("learning_rate", e.name)] = Double(e.optimizer.learningRate)
@@ -19,13 +19,18 @@ extension GRPOTrainer {
         let included = trajectories.indices.filter { adv.included[$0] }
         metrics["updates/count"] = 0
         metrics["updates/skipped"] = 0
-        guard !active.isEmpty, !included.isEmpty else { return }
+        // With data parallelism: decided over every rank, which all take part in every optimizer step.
+        let (activeAnywhere, includedAnywhere) = try activeEverywhere(active, included: included.count)
+        active = activeAnywhere
+        guard !active.isEmpty, includedAnywhere > 0 else { return }
+        let minibatchCount = dataParallel == nil ? nil : min(t.minibatches, includedAnywhere)
 
         // The longest segment per expert, for dr_grpo's L when max_length is 0.
         var longest: [String: Int] = [:]
         for i in included { for s in trajectories[i].segments { longest[s.expert] = max(longest[s.expert] ?? 0, s.actionCount) } }
+        longest = try longestEverywhere(longest)
 
-        let firstEpoch = partition(epochOrder(included))
+        let firstEpoch = partition(epochOrder(included), minibatches: minibatchCount)
         let clock = Date()
         try prepareOldAndReference(&trajectories, microBatches: firstEpoch.flatMap { $0 }, active: active, metrics: &metrics)
         let actionAdvantages = try klInRewardAdvantages(
@@ -37,7 +42,7 @@ extension GRPOTrainer {
         var phases = PhaseTimes()
         var skipped = 0
         for epoch in 0..<t.innerEpochs {
-            let parts = epoch == 0 ? firstEpoch : partition(epochOrder(included))
+            let parts = epoch == 0 ? firstEpoch : partition(epochOrder(included), minibatches: minibatchCount)
             for minibatch in parts {
                 let outcome = try optimizerStep(
                     minibatch, trajectories: trajectories, advantages: adv.advantages,
@@ -85,12 +90,15 @@ extension GRPOTrainer {
     }
 
     /// Splits an epoch into minibatches of micro-batches (contiguous, sizes differing by ≤ 1).
-    func partition(_ order: [Int]) -> [[[Int]]] {
-        func chunks(_ xs: [Int], _ k: Int) -> [[Int]] {
-            let k = max(1, min(k, xs.count))
-            return (0..<k).map { j in Array(xs[(xs.count * j / k)..<(xs.count * (j + 1) / k)]) }.filter { !$0.isEmpty }
+    /// `minibatches` fixes the number of minibatches, some possibly empty (data parallelism: every
+    /// rank takes the same number of optimizer steps).
+    func partition(_ order: [Int], minibatches: Int? = nil) -> [[[Int]]] {
+        func chunks(_ xs: [Int], _ k: Int, keepEmpty: Bool = false) -> [[Int]] {
+            let k = keepEmpty ? max(1, k) : max(1, min(k, xs.count))
+            return (0..<k).map { j in Array(xs[(xs.count * j / k)..<(xs.count * (j + 1) / k)]) }.filter { keepEmpty || !$0.isEmpty }
         }
-        return chunks(order, configuration.trainer.minibatches).map { chunks($0, configuration.trainer.gradientAccumulation) }
+        let parts = minibatches.map { chunks(order, $0, keepEmpty: true) } ?? chunks(order, configuration.trainer.minibatches)
+        return parts.map { chunks($0, configuration.trainer.gradientAccumulation) }
     }
 
     /// Fills in log π_old (recomputed with the first epoch's batching, so that ρ = 1 exactly at
@@ -217,6 +225,8 @@ extension GRPOTrainer {
                 actionCount[s.expert, default: 0] += s.actionCount
             }
         }
+        let global = try globalNormalisers(minibatch, trajectories: trajectories, segments: segmentCount, actions: actionCount)
+        if let global { (segmentCount, actionCount) = (global.segments, global.actions) }
         let names = Set(active.map(\.name))
         var lossValue = 0.0
         var finite = true
@@ -228,7 +238,7 @@ extension GRPOTrainer {
             times[keyPath: phase] += now.timeIntervalSince(clock)
             clock = now
         }
-        for micro in minibatch {
+        for (m, micro) in minibatch.enumerated() {
             let batch = micro.map { trajectories[$0] }
             clock = Date()
             let replays = try replay(batch, experts: names)
@@ -248,8 +258,8 @@ extension GRPOTrainer {
                     actionCounts: items.map(\.segment.actionCount),
                     trajectories: segmentCount[e.name] ?? 1,
                     actions: actionCount[e.name] ?? 1, maxLength: maxLength,
-                    microBatchActions: items.reduce(0) { $0 + $1.segment.actionCount },
-                    microBatches: minibatch.count,
+                    microBatchActions: global?.microActions[e.name]?[m] ?? items.reduce(0) { $0 + $1.segment.actionCount },
+                    microBatches: global?.microBatches ?? minibatch.count,
                     globalActions: globalActionCount?(e.name, actionCount[e.name] ?? 1))
                 let (term, termStats) = try expertLoss(e, items: items, weights: Tensor(weights))
                 stats[e.name, default: ExpertLossStatistics()].add(termStats)
@@ -263,6 +273,7 @@ extension GRPOTrainer {
             if total.requiresGrad { total.backward() }
             lap(\.backward)
         }
+        (lossValue, finite) = try sumOverRanks(loss: lossValue, finite: finite, parameters: allParameters)
         clock = Date()
 
         let maxNorm = configuration.trainer.maxGradNorm

@@ -64,7 +64,8 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `logprob_mismatch/max`, `reward_kl_penalty` (with `kl_in_reward`; the `advantages/*` metrics are then
 /// those before the KL enters); and `reward_kl_penalty_coeff`, `loss`, `grad_norm`
 /// (before clipping), `updates/count|skipped`, `time/rollout|reward|advantages|update|step` and, inside
-/// `time/update`, `time/old_and_reference|replay|loss|backward|optimizer` (seconds).
+/// `time/update`, `time/old_and_reference|replay|loss|backward|optimizer` (seconds); with data parallelism
+/// `time/allreduce` (seconds summing gradients over the ranks, inside `time/update`).
 ///
 /// ```swift
 /// let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
@@ -80,6 +81,9 @@ public final class GRPOTrainer<S: Scenario> {
     /// process's optimizer step, the number over every data-parallel rank. A data-parallel layer
     /// sets it to an all-reduce sum; `nil` (the default, one process) uses the local count.
     public var globalActionCount: ((_ expert: String, _ localCount: Int) -> Int)?
+    /// Data-parallel training over the ranks of a ``Collective`` (see ``DataParallel``); nil for
+    /// one process. Set before the first step.
+    public var dataParallel: DataParallel?
     /// The generator of prompt draws and rollouts.
     public internal(set) var samplingRNG: RandomState
     /// The generator of minibatch shuffles.
