@@ -39,8 +39,12 @@ extension GRPOTrainer {
         }
         for (name, v) in klSums where v.count > 0 { metrics[metricName("reward_kl_penalty", name)] = v.sum / Double(v.count) }
         metrics["reward_kl_penalty_coeff"] = Double(t.klInRewardCoef)
-        return KLRewardAdvantage.compute(
+        // Under data parallelism the whitening runs over the global batch (every rank's trajectories).
+        let collective = dataParallel?.collective
+        return try KLRewardAdvantage.compute(
             outcomes: outcomes, included: adv.included, groups: trajectories.map(\.promptIndex), segments: segments,
-            coefficient: t.klInRewardCoef, estimator: t.advantageEstimator, clip: t.advantageClip)
+            coefficient: t.klInRewardCoef, estimator: t.advantageEstimator, clip: t.advantageClip,
+            experts: active.map(\.name)
+        ) { values in try collective?.allReduceSum(&values) }
     }
 }

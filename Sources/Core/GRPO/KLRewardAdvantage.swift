@@ -14,6 +14,9 @@ import Foundation
 /// The mean and the variance (with Bessel's correction) run over the actions of one expert's
 /// segments in the batch (verl's `masked_whiten` over the response tokens; token and SDE actions
 /// are whitened apart because they are different units). Then the advantage clip bounds |A_k|.
+/// Under data parallelism the batch is the global one: `sumAcrossProcesses` adds the per-expert
+/// counts and sums of every process (two passes: the mean, then the squared deviations), so N
+/// processes whiten exactly as one process holding all their trajectories.
 ///
 /// For an SDE step, KL_k is the log-ratio of the step's recorded sample under the old and the
 /// reference transition kernels (the log-probs are per-dimension means, so its expectation is the
@@ -51,11 +54,14 @@ public enum KLRewardAdvantage {
     ///   - coefficient: β.
     ///   - estimator: `reinforcePlusPlus` or `reinforcePlusPlusBaseline`.
     ///   - clip: bound c on |A|; nil, zero or infinite disables it.
+    ///   - sumAcrossProcesses: element-wise sum of a vector over the processes of a data-parallel
+    ///     job (every process calls it with the same length); by default one process (nothing to add).
     /// - Returns: A_k per trajectory, per segment, per action.
     public static func compute(
         outcomes: [Float?], included: [Bool], groups: [Int], segments: [[Segment]], coefficient: Float,
-        estimator: AdvantageEstimator, clip: Float?
-    ) -> [[[Float]]] {
+        estimator: AdvantageEstimator, clip: Float?, experts: [String]? = nil,
+        sumAcrossProcesses: (inout [Double]) throws -> Void = { _ in }
+    ) rethrows -> [[[Float]]] {
         let n = outcomes.count
         precondition(included.count == n && groups.count == n && segments.count == n, "one entry per trajectory")
         let beta = Double(coefficient)
@@ -87,18 +93,16 @@ public enum KLRewardAdvantage {
             }
         }
 
-        // Whitening statistics per expert, over the actions that enter the loss.
+        // Whitening statistics per expert, over the actions that enter the loss (of every process).
         var pools: [String: [Double]] = [:]
         for i in 0..<n where scored[i] {
             for (j, s) in segments[i].enumerated() where s.takesPart { pools[s.expert, default: []] += returns[i][j] }
         }
-        var statistics: [String: (mean: Double, scale: Double)] = [:]
-        for (expert, values) in pools {
-            let mean = values.reduce(0, +) / Double(values.count)
-            let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-            let variance = values.count > 1 ? squares / Double(values.count - 1) : 0
-            statistics[expert] = (mean, 1 / (variance + epsilon).squareRoot())
-        }
+        // Every process reduces the same experts (`experts`, in name order); others stay local.
+        let reduced = experts.map { Set($0).sorted() } ?? pools.keys.sorted()
+        var statistics = try whiteningStatistics(pools, experts: reduced, sum: sumAcrossProcesses)
+        let others = pools.keys.filter { !reduced.contains($0) }.sorted()
+        statistics.merge(whiteningStatistics(pools, experts: others, sum: { _ in })) { $1 }
 
         let bound = clip.flatMap { $0 > 0 && $0.isFinite ? Double($0) : nil }
         return (0..<n).map { i in
@@ -110,5 +114,24 @@ public enum KLRewardAdvantage {
                 }
             }
         }
+    }
+
+    /// Mean and 1/√(var + ε) (Bessel) per expert over its pooled returns, summed over the processes
+    /// by `sum`: the counts and sums first, then the squared deviations from the global mean.
+    static func whiteningStatistics(
+        _ pools: [String: [Double]], experts names: [String], sum: (inout [Double]) throws -> Void
+    ) rethrows -> [String: (mean: Double, scale: Double)] {
+        var firstPass = names.flatMap { [Double(pools[$0]?.count ?? 0), pools[$0]?.reduce(0, +) ?? 0] }
+        try sum(&firstPass)
+        let means = names.indices.map { firstPass[2 * $0 + 1] / Swift.max(firstPass[2 * $0], 1) }
+        var squares = names.indices.map { e in (pools[names[e]] ?? []).reduce(0) { $0 + ($1 - means[e]) * ($1 - means[e]) } }
+        try sum(&squares)
+        var statistics: [String: (mean: Double, scale: Double)] = [:]
+        for (e, expert) in names.enumerated() where firstPass[2 * e] > 0 {
+            let count = firstPass[2 * e]
+            let variance = count > 1 ? squares[e] / (count - 1) : 0
+            statistics[expert] = (means[e], 1 / (variance + epsilon).squareRoot())
+        }
+        return statistics
     }
 }
