@@ -54,7 +54,7 @@ import UniRLToys
 
     /// Two experts (a token segment then an SDE segment), two groups, an unscored and a failed sample.
     @Test(arguments: [false, true])
-    func advantagesMatchTheFloat64Reference(baseline: Bool) {
+    func advantagesMatchTheFloat64Reference(baseline: Bool) throws {
         let kl: [[[Double]]] = [
             [[0.1, -0.2, 0.3], [0.05, 0.02]], [[0.4, 0.0], [-0.01, 0.03]], [[0.2], [0.1, 0.1]],
             [[0.3, 0.3], [0.0, 0.2]], [[0.5], [0.5, 0.5]], [[0.0, 0.1, 0.2, 0.6], [0.07, -0.03]],
@@ -64,7 +64,7 @@ import UniRLToys
         let groups = [0, 0, 0, 1, 1, 1]
         let experts = kl.map { _ in ["lm", "dm"] }
         let beta = 0.7
-        let got = KLRewardAdvantage.compute(
+        let got = try KLRewardAdvantage.compute(
             outcomes: outcomes.map { $0.map(Float.init) }, included: included, groups: groups,
             segments: kl.indices.map { i in
                 kl[i].indices.map { KLRewardAdvantage.Segment(expert: experts[i][$0], kl: kl[i][$0].map(Float.init)) }
@@ -77,7 +77,7 @@ import UniRLToys
         #expect(got[4].allSatisfy { $0.allSatisfy { $0 == 0 } } && got[5].allSatisfy { $0.allSatisfy { $0 == 0 } })
         #expect(Set(got[0][0]).count == (baseline ? 1 : 3))
         // With β = 0 and no baseline, every action of a trajectory gets its whitened outcome.
-        let plain = KLRewardAdvantage.compute(
+        let plain = try KLRewardAdvantage.compute(
             outcomes: [1, 0], included: [true, true], groups: [0, 0],
             segments: [[.init(expert: "lm", kl: [0.3, 0.1])], [.init(expert: "lm", kl: [0.2, 0.2])]],
             coefficient: 0, estimator: .reinforcePlusPlus, clip: 0.5)

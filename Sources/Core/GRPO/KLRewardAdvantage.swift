@@ -121,10 +121,16 @@ public enum KLRewardAdvantage {
     static func whiteningStatistics(
         _ pools: [String: [Double]], experts names: [String], sum: (inout [Double]) throws -> Void
     ) rethrows -> [String: (mean: Double, scale: Double)] {
-        var firstPass = names.flatMap { [Double(pools[$0]?.count ?? 0), pools[$0]?.reduce(0, +) ?? 0] }
+        var firstPass: [Double] = []
+        for name in names {
+            let pool = pools[name] ?? []
+            firstPass += [Double(pool.count), pool.reduce(0, +)]
+        }
         try sum(&firstPass)
-        let means = names.indices.map { firstPass[2 * $0 + 1] / Swift.max(firstPass[2 * $0], 1) }
-        var squares = names.indices.map { e in (pools[names[e]] ?? []).reduce(0) { $0 + ($1 - means[e]) * ($1 - means[e]) } }
+        let means: [Double] = names.indices.map { e in firstPass[2 * e + 1] / Swift.max(firstPass[2 * e], 1) }
+        var squares: [Double] = names.indices.map { e in
+            (pools[names[e]] ?? []).reduce(0.0) { total, g in total + (g - means[e]) * (g - means[e]) }
+        }
         try sum(&squares)
         var statistics: [String: (mean: Double, scale: Double)] = [:]
         for (e, expert) in names.enumerated() where firstPass[2 * e] > 0 {
