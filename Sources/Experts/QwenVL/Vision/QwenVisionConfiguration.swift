@@ -91,6 +91,13 @@ public struct QwenVisionConfiguration: Codable, Sendable, Equatable {
         guard numHeads > 0, hiddenSize % numHeads == 0, headDim % 4 == 0 else {
             throw ModelConfigurationError.inconsistent("vision head width \(hiddenSize)/\(numHeads) must be a multiple of 4 (2-D rotary)")
         }
+        // Sizes that later divide or shape tensors: zero or negative would trap in `%` or in allocation.
+        let sizes = [("depth", depth), ("hidden_size", hiddenSize), ("in_channels", inChannels), ("patch_size", patchSize),
+                     ("temporal_patch_size", temporalPatchSize), ("spatial_merge_size", spatialMergeSize),
+                     ("window_size", windowSize), ("intermediate_size", intermediateSize), ("out_hidden_size", outHiddenSize)]
+        if let (name, value) = sizes.first(where: { $0.1 < 1 }) {
+            throw ModelConfigurationError.inconsistent("vision \(name) is \(value); it must be at least 1")
+        }
         guard windowSize % (spatialMergeSize * patchSize) == 0, windowSize >= spatialMergeSize * patchSize else {
             throw ModelConfigurationError.inconsistent(
                 "window_size \(windowSize) must be a multiple of spatial_merge_size·patch_size = \(spatialMergeSize * patchSize)")
