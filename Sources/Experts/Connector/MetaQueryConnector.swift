@@ -53,11 +53,14 @@ public final class MetaQueryConnector: Module {
 
     /// A connector with PyTorch's default initialisation and N(0, 1) queries (as the official
     /// code) for `querySets` when the configuration has `num_queries`.
-    public convenience init(configuration: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet] = MetaQuerySet.allCases,
-                            rng: inout RandomState) throws {
+    public convenience init(
+        configuration: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet] = MetaQuerySet.allCases,
+        rng: inout RandomState
+    ) throws {
         try configuration.validate()
-        self.init(configuration: configuration, querySets: configuration.numQueries == nil ? [] : querySets,
-                  .random(rng.fork()))
+        self.init(
+            configuration: configuration, querySets: configuration.numQueries == nil ? [] : querySets,
+            .random(rng.fork()))
     }
 
     /// Builds the module tree with parameters from `vb` (random, loaded or shapes only).
@@ -109,9 +112,9 @@ public final class MetaQueryConnector: Module {
 
     /// Reads a folder with `config.json` and `model.safetensors` (or a sharded checkpoint).
     /// The query sets are those the weights hold; `num_queries`, when given, must match them.
-    public static func load(from directory: URL) throws -> MetaQueryConnector {
+    public static func load(from directory: URL, matrices: WeightPrecision = .float32) throws -> MetaQueryConnector {
         let configuration = try MetaQueryConnectorConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory), matrices: matrices))
     }
 
     /// Builds a connector from `configuration` and a loading builder (scoped to the connector's

@@ -48,9 +48,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     }
 
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
-    public static func load(from directory: URL) throws -> QwenVLForConditionalGeneration {
+    public static func load(from directory: URL, matrices: WeightPrecision = .float32) throws -> QwenVLForConditionalGeneration {
         let c = try QwenVLConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory)) {
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory), matrices: matrices) {
             checkpointName($0, tied: c.text.tieWordEmbeddings)
         }
         return try load(configuration: c, from: vb)
@@ -65,6 +65,7 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     /// Logits [B, T, V] from final hidden states.
     public func head(_ h: Tensor) -> Tensor {
         if let lmHead { return lmHead(h) }
+        if let frozen = model.embedTokens.weight.bfloat16 { return h.linear(bfloat16: frozen, bias: nil) }
         return h.matmul(model.embedTokens.weight.value, transposeOther: true)
     }
 
@@ -81,7 +82,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
                     var e = j
                     while e < t && batch.ids[b * t + e] == image && batch.attentionMask[b * t + e] != 0 { e += 1 }
                     runs.append((b, j, e)); j = e
-                } else { j += 1 }
+                } else {
+                    j += 1
+                }
             }
         }
         return runs
@@ -117,9 +120,13 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
                     let g = batch.images[next].grid
                     let (gh, gw) = (g.h / m, g.w / m)
                     var k = i
-                    for ti in 0..<g.t { for hi in 0..<gh { for wi in 0..<gw {
-                        streams[0][k] = pos + ti; streams[1][k] = pos + hi; streams[2][k] = pos + wi; k += 1
-                    } } }
+                    for ti in 0..<g.t {
+                        for hi in 0..<gh {
+                            for wi in 0..<gw {
+                                streams[0][k] = pos + ti; streams[1][k] = pos + hi; streams[2][k] = pos + wi; k += 1
+                            }
+                        }
+                    }
                     pos += max(gh, gw)
                     j = runs[next].end; next += 1
                 } else {
@@ -140,7 +147,7 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
         let tokens = model.embedTokens(batch.ids, shape: [b, t])
         guard !batch.images.isEmpty else { return tokens }
         let runs = try checkImages(batch)
-        let features = try visual(batch.images)                      // [N, C]
+        let features = try visual(batch.images)  // [N, C]
         // Gather rows from [tokens; features]: slot i takes token row i or feature row BT + k.
         var source = Array(0..<(b * t))
         var k = b * t

@@ -39,13 +39,20 @@ public final class SanaTransformer: Module {
     /// `norm_out` (diffusers' `SanaModulatedNorm`): LayerNorm without affine, ε = 1e-6.
     let normOut: LayerNorm
     let projOut: Linear
+    /// Recompute each transformer block in the backward instead of keeping its activations
+    /// (gradient checkpointing per block, diffusers' `gradient_checkpointing`): the backward's
+    /// activation memory drops to one block's, for one more forward of the blocks. Gradients are
+    /// identical either way. Default off.
+    public var gradientCheckpointing = false
 
     /// A model with PyTorch's default initialisation; throws for a configuration that
     /// ``SanaTransformerConfiguration/validate()`` refuses.
     /// With `referencePath`, the model also has UniRL-Zero's `ref_patch_embed` (a copy of
     /// `patch_embed`) and `ref_linear` (zeros), so it starts out computing what the plain model does.
-    public convenience init(configuration: SanaTransformerConfiguration, referencePath: Bool = false,
-                            rng: inout RandomState) throws {
+    public convenience init(
+        configuration: SanaTransformerConfiguration, referencePath: Bool = false,
+        rng: inout RandomState
+    ) throws {
         try configuration.validate()
         self.init(configuration: configuration, referencePath: referencePath, .random(rng.fork()))
         if let refPatchEmbed {
@@ -75,9 +82,9 @@ public final class SanaTransformer: Module {
     /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
     /// (or its sharded form with an index). Every parameter must be present with its shape, and
     /// nothing else; F32, F16 and BF16 weights are read.
-    public static func load(from directory: URL) throws -> SanaTransformer {
+    public static func load(from directory: URL, matrices: WeightPrecision = .float32) throws -> SanaTransformer {
         let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory), matrices: matrices))
     }
 
     /// Builds a model of `configuration` from a loading builder (scoped to the DiT's names), with
@@ -98,7 +105,8 @@ public final class SanaTransformer: Module {
     public var submodules: [String: any Module] {
         var s: [String: any Module] = [
             "patch_embed": patchEmbed, "time_embed": timeEmbed, "caption_projection": captionProjection,
-            "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut]
+            "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut,
+        ]
         if let refPatchEmbed, let refLinear { s["ref_patch_embed"] = refPatchEmbed; s["ref_linear"] = refLinear }
         return s
     }
@@ -109,20 +117,24 @@ public final class SanaTransformer: Module {
     /// 0 padding); returns [B, C_out, H, W]. `referenceHiddenStates` [B, C_in, H, W] is the
     /// reference latent of the reference path (zeros when `nil`); a model without the path must
     /// not be given one.
-    public func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
-                               encoderAttentionMask: Tensor? = nil, referenceHiddenStates: Tensor? = nil) -> Tensor {
+    public func callAsFunction(
+        _ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
+        encoderAttentionMask: Tensor? = nil, referenceHiddenStates: Tensor? = nil
+    ) -> Tensor {
         let c = configuration, p = c.patchSize, d = c.innerDim
-        precondition(hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
-                     "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
+        precondition(
+            hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
+            "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
         let (b, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
         precondition(height % p == 0 && width % p == 0, "latent size \(height) × \(width) is not a multiple of the patch size \(p)")
         precondition(
             encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
-                     "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
+            "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
         precondition(timestep.elementCount == b, "one timestep per sample is needed, got \(timestep.shape) for batch \(b)")
         if let mask = encoderAttentionMask {
-            precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
-                         "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
+            precondition(
+                mask.shape == [b, encoderHiddenStates.shape[1]],
+                "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
         }
         precondition(
             referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")
@@ -146,7 +158,13 @@ public final class SanaTransformer: Module {
         let caption = captionNorm(captionProjection(encoderHiddenStates))
         let captionMask = SanaAttention.mask(forCaptionMask: encoderAttentionMask)
         for block in transformerBlocks.items {
-            x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
+            if gradientCheckpointing {
+                x = Tensor.recomputed([x, caption, modulation]) {
+                    block($0[0], caption: $0[1], captionMask: captionMask, modulation: $0[2], height: gridH, width: gridW)
+                }
+            } else {
+                x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
+            }
         }
 
         let shiftScale = (scaleShiftTable.value.reshaped([1, 2, d]) + embedded.reshaped([b, 1, d])).chunked(2, axis: 1)

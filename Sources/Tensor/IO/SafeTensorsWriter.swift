@@ -28,8 +28,10 @@ public enum SafeTensorsEntry: Sendable {
 /// spaces to a multiple of 8 bytes.
 public enum SafeTensors {
     /// Encodes float tensors, all stored as `dtype` (`.F32` by default).
-    public static func encode(_ tensors: [String: Tensor], metadata: [String: String]? = nil,
-                              dtype: SafeTensorsDType = .F32) throws -> Data {
+    public static func encode(
+        _ tensors: [String: Tensor], metadata: [String: String]? = nil,
+        dtype: SafeTensorsDType = .F32
+    ) throws -> Data {
         try encode(entries: tensors.mapValues { .float($0, dtype) }, metadata: metadata)
     }
 
@@ -46,7 +48,7 @@ public enum SafeTensors {
             spans.append(offset..<(offset + bytes))
             offset += bytes
         }
-        let header = headerBytes(ordered.map(\.key), ordered.map(\.value), spans, metadata)
+        let header = headerBytes(ordered.map(\.key), ordered.map { ($0.value.dtype, $0.value.shape) }, spans, metadata)
         guard UInt64(header.count) <= SafeTensorsHeader.maxHeaderLength else {
             throw SafeTensorsError.headerTooLarge(headerLength: UInt64(header.count))
         }
@@ -57,21 +59,26 @@ public enum SafeTensors {
             UnsafeMutableRawBufferPointer(rebasing: out[8..<(8 + header.count)]).copyBytes(from: header)
             let base = 8 + header.count
             for ((_, entry), span) in zip(ordered, spans) {
-                storeElements(entry, into: UnsafeMutableRawBufferPointer(rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
+                storeElements(
+                    entry, into: UnsafeMutableRawBufferPointer(rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
             }
         }
         return data
     }
 
     /// Encodes float tensors and writes them atomically to `url`.
-    public static func write(_ tensors: [String: Tensor], metadata: [String: String]? = nil,
-                             dtype: SafeTensorsDType = .F32, to url: URL) throws {
+    public static func write(
+        _ tensors: [String: Tensor], metadata: [String: String]? = nil,
+        dtype: SafeTensorsDType = .F32, to url: URL
+    ) throws {
         try write(entries: tensors.mapValues { .float($0, dtype) }, metadata: metadata, to: url)
     }
 
     /// Encodes `entries` and writes them atomically to `url` (temporary file, then rename).
-    public static func write(entries: [String: SafeTensorsEntry], metadata: [String: String]? = nil,
-                             to url: URL) throws {
+    public static func write(
+        entries: [String: SafeTensorsEntry], metadata: [String: String]? = nil,
+        to url: URL
+    ) throws {
         let data = try encode(entries: entries, metadata: metadata)
         do { try AtomicFileWriter.write(data, to: url) } catch {
             throw SafeTensorsError.writeFailed(path: url.path, reason: error.description)
@@ -102,8 +109,10 @@ public enum SafeTensors {
     }
 
     /// The compact JSON header, padded with spaces to a multiple of 8 bytes.
-    private static func headerBytes(_ names: [String], _ entries: [SafeTensorsEntry], _ spans: [Range<Int>],
-                                    _ metadata: [String: String]?) -> [UInt8] {
+    static func headerBytes(
+        _ names: [String], _ entries: [(dtype: SafeTensorsDType, shape: [Int])], _ spans: [Range<Int>],
+        _ metadata: [String: String]?
+    ) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "{")]
         var first = true
         func separator() { if !first { out.append(UInt8(ascii: ",")) }; first = false }
