@@ -43,8 +43,7 @@ struct TensorBench: ParsableCommand {
         var torchVersion: String?
         let cases = ["transformer_block", "conv_block", "linear_attention"].filter(selected)
         if !noTorch, let torch = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_torch.py"),
-            let out = torch.run(arguments: ["--threads", String(threads)] + cases.flatMap { ["--only", $0] })
-        {
+           let out = torch.run(arguments: ["--threads", String(threads)] + cases.flatMap { ["--only", $0] }) {
             torchVersion = out.torch
             for i in blocks.indices {
                 if let r = out.results.first(where: { $0.name == blocks[i].name && $0.pass == blocks[i].pass }) {
@@ -54,9 +53,8 @@ struct TensorBench: ParsableCommand {
             }
         }
         rows += blocks
-        let report = BenchmarkReport(
-            suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion,
-            rows: rows)
+        let report = BenchmarkReport(suite: "tensor", threads: threads, machine: machineDescription(), torchVersion: torchVersion,
+                                     rows: rows)
         if json {
             print(try prettyJSON(report))
         } else {

@@ -53,14 +53,11 @@ public final class MetaQueryConnector: Module {
 
     /// A connector with PyTorch's default initialisation and N(0, 1) queries (as the official
     /// code) for `querySets` when the configuration has `num_queries`.
-    public convenience init(
-        configuration: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet] = MetaQuerySet.allCases,
-        rng: inout RandomState
-    ) throws {
+    public convenience init(configuration: MetaQueryConnectorConfiguration, querySets: [MetaQuerySet] = MetaQuerySet.allCases,
+                            rng: inout RandomState) throws {
         try configuration.validate()
-        self.init(
-            configuration: configuration, querySets: configuration.numQueries == nil ? [] : querySets,
-            .random(rng.fork()))
+        self.init(configuration: configuration, querySets: configuration.numQueries == nil ? [] : querySets,
+                  .random(rng.fork()))
     }
 
     /// Builds the module tree with parameters from `vb` (random, loaded or shapes only).

@@ -17,10 +17,9 @@ public final class Qwen2Model: Module {
         configuration = c
         self.ropeSections = ropeSections
         embedTokens = Embedding(count: c.vocabSize, dimension: c.hiddenSize, vb.scoped("embed_tokens"))
-        let block = TransformerBlockConfiguration(
-            hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
-            numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
-            ropeTheta: c.ropeTheta, eps: c.rmsNormEps)
+        let block = TransformerBlockConfiguration(hiddenSize: c.hiddenSize, numHeads: c.numAttentionHeads,
+                                                  numKeyValueHeads: c.numKeyValueHeads, intermediateSize: c.intermediateSize,
+                                                  ropeTheta: c.ropeTheta, eps: c.rmsNormEps)
         layers = ModuleList((0..<c.numHiddenLayers).map { TransformerBlock(block, vb.scoped("layers.\($0)")) })
         norm = RMSNorm(dimension: c.hiddenSize, eps: c.rmsNormEps, vb.scoped("norm"))
     }
@@ -39,10 +38,8 @@ public final class Qwen2Model: Module {
     /// Hidden states [B, T, C] for input embeddings [B, T, C] at `positions`, causal attention with
     /// key padding `attentionMask` [B, T] (1 keep, 0 pad). With a `cache` the new positions attend
     /// to the cached ones and are appended.
-    public func callAsFunction(
-        embeddings: Tensor, positions: PositionIDs, attentionMask: Tensor?,
-        cache: KeyValueCache? = nil
-    ) -> Tensor {
+    public func callAsFunction(embeddings: Tensor, positions: PositionIDs, attentionMask: Tensor?,
+                               cache: KeyValueCache? = nil) -> Tensor {
         let rotary = MultimodalRotary.tables(positions, headDim: headDim, theta: configuration.ropeTheta, sections: ropeSections)
         var padding = attentionMask
         if let cache {
@@ -59,9 +56,8 @@ public final class Qwen2Model: Module {
     /// (as transformers' forward without `position_ids`).
     public func callAsFunction(_ ids: [Int], batch: Int, attentionMask: Tensor?) -> Tensor {
         let t = ids.count / batch
-        return self(
-            embeddings: embedTokens(ids, shape: [batch, t]), positions: .sequential(batch: batch, length: t),
-            attentionMask: attentionMask)
+        return self(embeddings: embedTokens(ids, shape: [batch, t]), positions: .sequential(batch: batch, length: t),
+                    attentionMask: attentionMask)
     }
 }
 

@@ -82,9 +82,7 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
                     var e = j
                     while e < t && batch.ids[b * t + e] == image && batch.attentionMask[b * t + e] != 0 { e += 1 }
                     runs.append((b, j, e)); j = e
-                } else {
-                    j += 1
-                }
+                } else { j += 1 }
             }
         }
         return runs
@@ -120,13 +118,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
                     let g = batch.images[next].grid
                     let (gh, gw) = (g.h / m, g.w / m)
                     var k = i
-                    for ti in 0..<g.t {
-                        for hi in 0..<gh {
-                            for wi in 0..<gw {
-                                streams[0][k] = pos + ti; streams[1][k] = pos + hi; streams[2][k] = pos + wi; k += 1
-                            }
-                        }
-                    }
+                    for ti in 0..<g.t { for hi in 0..<gh { for wi in 0..<gw {
+                        streams[0][k] = pos + ti; streams[1][k] = pos + hi; streams[2][k] = pos + wi; k += 1
+                    } } }
                     pos += max(gh, gw)
                     j = runs[next].end; next += 1
                 } else {
@@ -147,7 +141,7 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
         let tokens = model.embedTokens(batch.ids, shape: [b, t])
         guard !batch.images.isEmpty else { return tokens }
         let runs = try checkImages(batch)
-        let features = try visual(batch.images)  // [N, C]
+        let features = try visual(batch.images)                      // [N, C]
         // Gather rows from [tokens; features]: slot i takes token row i or feature row BT + k.
         var source = Array(0..<(b * t))
         var k = b * t

@@ -47,15 +47,14 @@ public final class AutoencoderDC: Module {
         let r = configuration.spatialCompressionRatio
         precondition(
             sample.rank == 4 && sample.shape[1] == configuration.inChannels && sample.shape[2] % r == 0 && sample.shape[3] % r == 0,
-            "AutoencoderDC.encode expects [B, \(configuration.inChannels), H, W] with H, W multiples of \(r), got \(sample.shape)")
+                     "AutoencoderDC.encode expects [B, \(configuration.inChannels), H, W] with H, W multiples of \(r), got \(sample.shape)")
         return encoder(sample)
     }
 
     /// Latents [B, latent_channels, h, w] → images [B, C, h·r, w·r].
     public func decode(_ latent: Tensor) -> Tensor {
-        precondition(
-            latent.rank == 4 && latent.shape[1] == configuration.latentChannels,
-            "AutoencoderDC.decode expects [B, \(configuration.latentChannels), h, w], got \(latent.shape)")
+        precondition(latent.rank == 4 && latent.shape[1] == configuration.latentChannels,
+                     "AutoencoderDC.decode expects [B, \(configuration.latentChannels), h, w], got \(latent.shape)")
         return decoder(latent)
     }
 }

@@ -49,10 +49,8 @@ public final class SanaTransformer: Module {
     /// ``SanaTransformerConfiguration/validate()`` refuses.
     /// With `referencePath`, the model also has UniRL-Zero's `ref_patch_embed` (a copy of
     /// `patch_embed`) and `ref_linear` (zeros), so it starts out computing what the plain model does.
-    public convenience init(
-        configuration: SanaTransformerConfiguration, referencePath: Bool = false,
-        rng: inout RandomState
-    ) throws {
+    public convenience init(configuration: SanaTransformerConfiguration, referencePath: Bool = false,
+                            rng: inout RandomState) throws {
         try configuration.validate()
         self.init(configuration: configuration, referencePath: referencePath, .random(rng.fork()))
         if let refPatchEmbed {
@@ -105,8 +103,7 @@ public final class SanaTransformer: Module {
     public var submodules: [String: any Module] {
         var s: [String: any Module] = [
             "patch_embed": patchEmbed, "time_embed": timeEmbed, "caption_projection": captionProjection,
-            "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut,
-        ]
+            "caption_norm": captionNorm, "transformer_blocks": transformerBlocks, "proj_out": projOut]
         if let refPatchEmbed, let refLinear { s["ref_patch_embed"] = refPatchEmbed; s["ref_linear"] = refLinear }
         return s
     }
@@ -117,24 +114,20 @@ public final class SanaTransformer: Module {
     /// 0 padding); returns [B, C_out, H, W]. `referenceHiddenStates` [B, C_in, H, W] is the
     /// reference latent of the reference path (zeros when `nil`); a model without the path must
     /// not be given one.
-    public func callAsFunction(
-        _ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
-        encoderAttentionMask: Tensor? = nil, referenceHiddenStates: Tensor? = nil
-    ) -> Tensor {
+    public func callAsFunction(_ hiddenStates: Tensor, encoderHiddenStates: Tensor, timestep: Tensor,
+                               encoderAttentionMask: Tensor? = nil, referenceHiddenStates: Tensor? = nil) -> Tensor {
         let c = configuration, p = c.patchSize, d = c.innerDim
-        precondition(
-            hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
-            "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
+        precondition(hiddenStates.rank == 4 && hiddenStates.shape[1] == c.inChannels,
+                     "SanaTransformer expects latents [B, \(c.inChannels), H, W], got \(hiddenStates.shape)")
         let (b, height, width) = (hiddenStates.shape[0], hiddenStates.shape[2], hiddenStates.shape[3])
         precondition(height % p == 0 && width % p == 0, "latent size \(height) × \(width) is not a multiple of the patch size \(p)")
         precondition(
             encoderHiddenStates.rank == 3 && encoderHiddenStates.shape[0] == b && encoderHiddenStates.shape[2] == c.captionChannels,
-            "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
+                     "caption features must be [\(b), L, \(c.captionChannels)], got \(encoderHiddenStates.shape)")
         precondition(timestep.elementCount == b, "one timestep per sample is needed, got \(timestep.shape) for batch \(b)")
         if let mask = encoderAttentionMask {
-            precondition(
-                mask.shape == [b, encoderHiddenStates.shape[1]],
-                "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
+            precondition(mask.shape == [b, encoderHiddenStates.shape[1]],
+                         "caption mask must be [\(b), \(encoderHiddenStates.shape[1])], got \(mask.shape)")
         }
         precondition(
             referenceHiddenStates == nil || hasReferencePath, "a reference latent was given to a SANA model without the reference path")

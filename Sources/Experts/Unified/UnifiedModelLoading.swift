@@ -44,9 +44,9 @@ extension UnifiedModel {
             return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: vae)
         }
         if exists("config.json") {
-            do { return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder, matrices: matrices) } catch let e
-                as UnifiedModelError
-            {
+            do {
+                return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder, matrices: matrices)
+            } catch let e as UnifiedModelError {
                 throw e
             } catch { throw UnifiedModelError.partFailed(path: directory.path, reason: "\(error)") }
         }

@@ -28,10 +28,8 @@ public enum SafeTensorsEntry: Sendable {
 /// spaces to a multiple of 8 bytes.
 public enum SafeTensors {
     /// Encodes float tensors, all stored as `dtype` (`.F32` by default).
-    public static func encode(
-        _ tensors: [String: Tensor], metadata: [String: String]? = nil,
-        dtype: SafeTensorsDType = .F32
-    ) throws -> Data {
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String]? = nil,
+                              dtype: SafeTensorsDType = .F32) throws -> Data {
         try encode(entries: tensors.mapValues { .float($0, dtype) }, metadata: metadata)
     }
 
@@ -59,26 +57,21 @@ public enum SafeTensors {
             UnsafeMutableRawBufferPointer(rebasing: out[8..<(8 + header.count)]).copyBytes(from: header)
             let base = 8 + header.count
             for ((_, entry), span) in zip(ordered, spans) {
-                storeElements(
-                    entry, into: UnsafeMutableRawBufferPointer(rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
+                storeElements(entry, into: UnsafeMutableRawBufferPointer(rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
             }
         }
         return data
     }
 
     /// Encodes float tensors and writes them atomically to `url`.
-    public static func write(
-        _ tensors: [String: Tensor], metadata: [String: String]? = nil,
-        dtype: SafeTensorsDType = .F32, to url: URL
-    ) throws {
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String]? = nil,
+                             dtype: SafeTensorsDType = .F32, to url: URL) throws {
         try write(entries: tensors.mapValues { .float($0, dtype) }, metadata: metadata, to: url)
     }
 
     /// Encodes `entries` and writes them atomically to `url` (temporary file, then rename).
-    public static func write(
-        entries: [String: SafeTensorsEntry], metadata: [String: String]? = nil,
-        to url: URL
-    ) throws {
+    public static func write(entries: [String: SafeTensorsEntry], metadata: [String: String]? = nil,
+                             to url: URL) throws {
         let data = try encode(entries: entries, metadata: metadata)
         do { try AtomicFileWriter.write(data, to: url) } catch {
             throw SafeTensorsError.writeFailed(path: url.path, reason: error.description)

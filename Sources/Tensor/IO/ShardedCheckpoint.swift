@@ -99,10 +99,8 @@ public struct ShardedCheckpoint: Sendable {
             throw SafeTensorsError.fileUnreadable(path: url.path, reason: error.localizedDescription)
         }
         let present = Set(contents)
-        for preferred in [
-            "model.safetensors", "diffusion_pytorch_model.safetensors",
-            "model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json",
-        ]
+        for preferred in ["model.safetensors", "diffusion_pytorch_model.safetensors",
+                          "model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json"]
         where present.contains(preferred) {
             return url.appendingPathComponent(preferred)
         }

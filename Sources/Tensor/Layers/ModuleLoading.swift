@@ -88,10 +88,8 @@ extension Module {
     ///     use it for checkpoint layouts that differ from the module tree.
     /// - Returns: what was loaded, missing and unexpected.
     @discardableResult
-    public func load(
-        from source: some TensorSource, strict: Bool = true,
-        rename: (String) -> String? = { $0 }
-    ) throws -> LoadReport {
+    public func load(from source: some TensorSource, strict: Bool = true,
+                     rename: (String) -> String? = { $0 }) throws -> LoadReport {
         let params = Dictionary(uniqueKeysWithValues: namedParameters().map { ($0.name, $0.parameter) })
         var report = LoadReport()
         report.source = source.sourceDescription
