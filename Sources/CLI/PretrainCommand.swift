@@ -11,7 +11,7 @@ import UniRLTensor
 struct PretrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pretrain", abstract: "Pretrain the bundled tiny models on ShapesWorld.",
-        subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self, PretrainUnified.self])
+        subcommands: [PretrainSana.self, PretrainLM.self, PretrainClip.self, PretrainUnified.self, PretrainCoT.self])
 }
 
 /// `unirl pretrain sana`: the tiny DC-AE, then the tiny SANA transformer and caption encoder
@@ -261,6 +261,8 @@ struct PretrainUnified: ParsableCommand {
     @Option(help: "The tiny SANA folder the DiT and DC-AE start from (default: the bundled one).") var sana: String?
     @Option(help: "Evaluation prompts scored after training (0: none).") var evalPrompts = 600
     @Option(help: "Output folder.") var output = "runs/pretrain-unified"
+    @Option(help: "Continue from this unified model folder's connector, queries and DiT (\"bundled\": the shipped one).")
+    var from: String?
 
     func run() throws {
         var settings = UnifiedPretrainingSettings()
@@ -272,7 +274,15 @@ struct PretrainUnified: ParsableCommand {
         let folder = URL(fileURLWithPath: output)
         guard let lmFolder = lm.map({ URL(fileURLWithPath: $0) }) ?? TinyLM.bundledDirectory else { throw TinyLMError.notBundled }
         let pretraining = UnifiedPretraining(settings: settings)
-        let generator = try pretraining.initialModel(lmFolder: lmFolder, sanaFolder: sana.map { URL(fileURLWithPath: $0) })
+        let generator: UnifiedImageGenerator
+        if let from {
+            guard let start = from == "bundled" ? BundledUnifiedModel.directory : URL(fileURLWithPath: from) else {
+                throw TinyModelError.unifiedNotBundled
+            }
+            generator = try pretraining.continuedModel(from: start, lmFolder: lmFolder)
+        } else {
+            generator = try pretraining.initialModel(lmFolder: lmFolder, sanaFolder: sana.map { URL(fileURLWithPath: $0) })
+        }
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         print("Aligning the tiny unified model (\(steps) steps of \(batchSize); LM and DC-AE frozen)…")
         let start = Date()

@@ -32,6 +32,9 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
     public var model = ""
     /// Steps between held-out evaluations during training (`eval_curve.png`); 0 (default): start and end only.
     public var evalEvery = 0
+    /// The training reward of `t2i`: `shapes_eval` (ShapesEval's partial score, the default) or
+    /// `clip_score` (``CLIPScore`` on the bundled ShapesCLIP). The held-out metric stays strict ShapesEval.
+    public var reward: TextToImageReward = .shapesEval
 
     public init(samplingSteps: Int = 10, evaluationSteps: Int = 20, guidanceScale: Float = 3) {
         self.samplingSteps = samplingSteps
@@ -43,7 +46,7 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
         case samplingSteps = "sampling_steps", evaluationSteps = "evaluation_steps", shift
         case noiseLevel = "noise_level", sdeKind = "sde_kind", guidanceScale = "guidance_scale"
         case trainedSteps = "trained_steps", trainPrompts = "train_prompts", testPrompts = "test_prompts"
-        case promptSeed = "prompt_seed", model, evalEvery = "eval_every"
+        case promptSeed = "prompt_seed", model, evalEvery = "eval_every", reward
     }
 
     /// The policy settings these describe.
@@ -68,6 +71,12 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
         try check(trainPrompts >= 1 && testPrompts >= 1, "train_prompts", "prompt counts must be ≥ 1")
         try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
     }
+}
+
+/// What `t2i` rewards during training (``TextToImageSettings/reward``).
+public enum TextToImageReward: String, Codable, Sendable, CaseIterable {
+    case shapesEval = "shapes_eval"
+    case clipScore = "clip_score"
 }
 
 extension TextToImageSettings {

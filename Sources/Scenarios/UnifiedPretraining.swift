@@ -65,6 +65,19 @@ public struct UnifiedPretraining {
         return UnifiedImageGenerator(model: model, tokenizer: lm.tokenizer)
     }
 
+    /// A continuation: the connector (with its queries), the DiT and the DC-AE of the unified model
+    /// folder `folder` (e.g. the bundled one), on the LM of `lmFolder` (default: the folder's own
+    /// LM) — to align longer, or to re-align onto a retrained LM.
+    public func continuedModel(from folder: URL, lmFolder: URL? = nil) throws -> UnifiedImageGenerator {
+        let previous = try UnifiedImageGenerator(directory: folder)
+        guard let lmFolder else { return previous }
+        let lm = try TinyLM.load(from: lmFolder)
+        let model = try UnifiedModel(lm: lm.model, connector: previous.model.connector, transformer: previous.model.transformer,
+                                     autoencoder: previous.model.autoencoder)
+        model.padID = lm.tokenizer.endOfTextID
+        return UnifiedImageGenerator(model: model, tokenizer: lm.tokenizer)
+    }
+
     /// Trains `generator.model` in place; `progress` after each step. Returns the losses.
     @discardableResult
     public func train(_ generator: UnifiedImageGenerator, progress: (PretrainingProgress) -> Void) throws -> [Float] {

@@ -13,13 +13,16 @@ import UniRLTensor
 ///     x_{k+1} = μ_k + σ_k·√(−dt)·z
 ///
 /// with log-prob the Gaussian log-density averaged over the two dimensions
-/// (flow_grpo/diffusers_patch/sd3_sde_with_logprob.py, `sde_type="sde"`).
-public final class ToyFlowPolicy: SDEPolicyExpert {
+/// (flow_grpo/diffusers_patch/sd3_sde_with_logprob.py, `sde_type="sde"`). Outside the
+/// ``samplingPlan``'s window a step is the Euler step x_{k+1} = x_k + v·dt (σ = 0) and is no action.
+public final class ToyFlowPolicy: SDEPolicyExpert, SDESamplingConfigurable {
     public typealias Condition = Void
 
-    /// The visited points x_0 … x_T (`[steps + 1, 2]`) and each step's log-prob.
+    /// The visited points x_0 … x_T (`[steps + 1, 2]`), the stochastic steps (the actions) and their log-probs.
     public struct Rollout: RecordedActions, Sendable {
         public let path: Tensor
+        /// The steps k (x_k → x_{k+1}) that drew noise, increasing.
+        public let steps: [Int]
         public let actionLogProbs: [Float]
         /// The final point.
         public var point: (x: Float, y: Float) {
@@ -36,6 +39,8 @@ public final class ToyFlowPolicy: SDEPolicyExpert {
     /// t_0 = 1 > t_1 > … > t_T = 0.
     public let timesteps: [Float]
     public var module: any Module { network }
+    /// The window of stochastic steps and initial-noise sharing of the next ``sample(_:using:)``.
+    public var samplingPlan = SDESamplingPlan.standard
 
     public init(name: String = "dm", hidden: Int = 64, steps: Int = 8, noiseLevel: Float = 0.7, rng: inout RandomState) {
         self.name = name
@@ -93,12 +98,19 @@ public final class ToyFlowPolicy: SDEPolicyExpert {
 
     public func sample(_ conditions: [Void], using rng: inout RandomState) throws -> [Rollout] {
         let n = conditions.count
-        var x = Tensor.randomNormal([n, 2], using: &rng)
+        var x = samplingPlan.initialNoise(rows: n, shape: [2], using: &rng)
+        let window = samplingPlan.window.steps(samplerSteps: steps, trainingStep: samplingPlan.trainingStep, using: &rng)
         var path = [x], logProbs: [Tensor] = []
         try withoutGrad {
             for k in 0..<steps {
                 let ks = [Int](repeating: k, count: n)
-                let mean = stepMean(x, v: velocity(x, t: [Float](repeating: timesteps[k], count: n)), steps: ks)
+                let v = velocity(x, t: [Float](repeating: timesteps[k], count: n))
+                guard window.contains(k) else {
+                    x = x + v * (timesteps[k + 1] - timesteps[k])
+                    path.append(x)
+                    continue
+                }
+                let mean = stepMean(x, v: v, steps: ks)
                 let std = noiseScale(step: k) * (timesteps[k] - timesteps[k + 1]).squareRoot()
                 let next = mean + Tensor.randomNormal([n, 2], using: &rng) * std
                 logProbs.append(stepLogProb(next, mean: mean, steps: ks))
@@ -108,28 +120,33 @@ public final class ToyFlowPolicy: SDEPolicyExpert {
             }
         }
         let points = Tensor.stack(path, axis: 1)            // [n, T+1, 2]
-        let lps = Tensor.stack(logProbs, axis: 1).scalars    // [n, T]
+        let actions = Array(window)
+        let lps = Tensor.stack(logProbs, axis: 1).scalars    // [n, actions]
         return (0..<n).map { i in
-            Rollout(path: points.slice(axis: 0, i..<(i + 1)).reshaped([steps + 1, 2]),
-                    actionLogProbs: Array(lps[(i * steps)..<((i + 1) * steps)]))
+            Rollout(path: points.slice(axis: 0, i..<(i + 1)).reshaped([steps + 1, 2]), steps: actions,
+                    actionLogProbs: Array(lps[(i * actions.count)..<((i + 1) * actions.count)]))
         }
     }
 
-    /// Replays every step of every rollout in one batch: μ_θ and log p on the tape.
+    /// Replays the recorded steps of every rollout in one batch: μ_θ and log p on the tape.
     public func replay(_ rollouts: [Rollout], given conditions: [Void]) throws -> [SDEReplay] {
-        let n = rollouts.count
-        let paths = Tensor.stack(rollouts.map(\.path), axis: 0)                         // [n, T+1, 2]
-        let current = paths.slice(axis: 1, 0..<steps).reshaped([n * steps, 2])
-        let next = paths.slice(axis: 1, 1..<(steps + 1)).reshaped([n * steps, 2])
-        let ks = (0..<n).flatMap { _ in Array(0..<steps) }
-        let mean = stepMean(current, v: velocity(current, t: ks.map { timesteps[$0] }), steps: ks)
-        let logProbs = stepLogProb(next, mean: mean, steps: ks)
-        let sigmas = (0..<steps).map { noiseScale(step: $0) }
-        let dts = (0..<steps).map { timesteps[$0] - timesteps[$0 + 1] }
-        return (0..<n).map { i in
-            let rows = (i * steps)..<((i + 1) * steps)
+        var current: [Tensor] = [], next: [Tensor] = [], ks: [Int] = []
+        for r in rollouts {
+            current.append(r.path.indexSelect(axis: 0, r.steps))
+            next.append(r.path.indexSelect(axis: 0, r.steps.map { $0 + 1 }))
+            ks += r.steps
+        }
+        guard !ks.isEmpty else { return [] }
+        let x = Tensor.concatenate(current, axis: 0), target = Tensor.concatenate(next, axis: 0)
+        let mean = stepMean(x, v: velocity(x, t: ks.map { timesteps[$0] }), steps: ks)
+        let logProbs = stepLogProb(target, mean: mean, steps: ks)
+        var start = 0
+        return rollouts.map { r in
+            let rows = start..<(start + r.steps.count)
+            start += r.steps.count
             return SDEReplay(logProbs: logProbs.slice(axis: 0, rows), means: mean.slice(axis: 0, rows),
-                             noiseScales: sigmas, stepSizes: dts)
+                             noiseScales: r.steps.map { noiseScale(step: $0) },
+                             stepSizes: r.steps.map { timesteps[$0] - timesteps[$0 + 1] })
         }
     }
 

@@ -52,6 +52,12 @@ import UniRLTensor
         ] {
             #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "\(file)")
         }
+        // The trained LM is written in the bundled folder's layout and loads again as a whole tiny LM.
+        let saved = output.appendingPathComponent("lm")
+        let reloaded = try AnswerLanguageModel(directory: saved, options: GenerationOptions())
+        #expect(reloaded.imageProcessor != nil && reloaded.stopTokens == [reloaded.tokenizer.imEndID, reloaded.tokenizer.endOfTextID])
+        let bundled = try TinyLM.load(from: #require(TinyLM.bundledDirectory))
+        #expect(try TinyLM.load(from: saved).model.parameterCount() == bundled.model.parameterCount())
     }
 
     @Test func aMalformedPromptFileLineIsNamed() throws {

@@ -46,7 +46,9 @@ struct MarkedTokensPack: ScenarioPack {
     }
 
     @Test func bundledScenariosAreRegistered() throws {
-        let names = ["jpeg-compressibility", "jpeg-incompressibility", "t2i", "text", "toy-flow", "toy-tokens", "vqa"]
+        let names = [
+            "cot-t2i", "jpeg-compressibility", "jpeg-incompressibility", "reflection", "t2i", "text", "toy-flow", "toy-tokens", "vqa",
+        ]
         #expect(ScenarioRegistry.shared.all.map(\.name) == names)
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }
     }
@@ -97,6 +99,10 @@ struct MarkedTokensPack: ScenarioPack {
             "scenario.test_prompts=2", "scenario.train_prompts=2",
         ])
         #expect(summary.scenario == "jpeg-compressibility" && summary.metric == "jpeg_kb" && summary.evalPrompts == 2)
+        // The unified policy trains: its expert holds the connector (with the queries) and the DiT; the LM is frozen.
+        let scenario = try JPEGPack(direction: .incompressibility).makeScenario(settings: TextToImageSettings(),
+                                                                                configuration: GRPOConfiguration())
+        #expect(!scenario.model.connector.trainableParameters().isEmpty && scenario.model.lm.trainableParameters().isEmpty)
         #expect(summary.before > 0 && summary.after > 0 && summary.extra["eval_reward_start"] != nil)
         for file in ["samples_start.png", "samples_end.png", "reward_curve.png", "summary.json", "metrics.jsonl"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")

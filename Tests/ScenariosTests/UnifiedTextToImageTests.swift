@@ -67,6 +67,53 @@ struct MeanBrightnessReward: RewardFunction {
         #expect(values(scenario.model.transformer) != dm)
     }
 
+    /// With an SDE window the trainer gives the unified `dm` its plan: only the window's steps are
+    /// actions, their replay through LM, connector and DiT matches sampling, and a group shares x_0.
+    @Test func theSDEWindowReachesTheUnifiedPolicy() async throws {
+        var settings = TextToImagePack().defaultSettings
+        settings.samplingSteps = 4
+        let scenario = UnifiedTextToImageScenario(generator: try settings.loadUnifiedModel(),
+                                                  reward: MeanBrightnessReward(), settings: settings)
+        var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
+        configuration.trainer.promptsPerStep = 1
+        configuration.trainer.groupSize = 2
+        configuration.experts["dm"]?.sdeWindowSize = 2
+        configuration.experts["dm"]?.sdeWindowStart = 1
+        configuration.experts["dm"]?.sameInitialNoise = true
+        let trainer = try GRPOTrainer(scenario: scenario, configuration: configuration)
+        try await trainer.trainStep()
+        #expect(scenario.policy.samplingPlan.window.size == 2 && scenario.policy.samplingPlan.sharedNoiseGroup == 2)
+        var rng = RandomState(seed: 3)
+        let prompts = Array(try scenario.prompts(.train).prefix(2))
+        let conditions = prompts.flatMap { p in
+            [UnifiedImageCondition](repeating: UnifiedImageCondition(prompt: scenario.chatPrompt(p.caption)), count: 2)
+        }
+        let rollouts = try scenario.policy.sample(conditions, using: &rng)
+        let replays = try scenario.policy.replay(rollouts, given: conditions)
+        for (r, replay) in zip(rollouts, replays) {
+            #expect(r.steps == [1, 2])
+            for (x, y) in zip(replay.logProbs.scalars, r.actionLogProbs) { #expect(abs(x - y) <= 1e-4 * max(1, abs(y)), "\(x) vs \(y)") }
+        }
+        let start = { (r: SanaPolicy.Rollout, k: Int) in r.latents.slice(axis: 0, k..<(k + 1)).scalars }
+        #expect(start(rollouts[0], 0) == start(rollouts[1], 0) && start(rollouts[2], 0) == start(rollouts[3], 0))
+        #expect(start(rollouts[0], 0) != start(rollouts[2], 0))
+        // Step 0 lies before the window: the same x_0 gives the same x_1 (an Euler step), the window's noise then differs.
+        #expect(zip(start(rollouts[0], 1), start(rollouts[1], 1)).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(rollouts[0].sample.scalars != rollouts[1].sample.scalars)
+    }
+
+    /// `scenario.reward=clip_score` trains on CLIPScore with the bundled ShapesCLIP: a cosine in [−1, 1] per image.
+    @Test func theCLIPScoreRewardIsASetting() async throws {
+        let settings = try TextToImagePack().defaultSettings.merging(json: #"{"reward": "clip_score"}"#, keyPrefix: "scenario")
+        #expect(settings.reward == .clipScore)
+        let scenario = try TextToImagePack().makeScenario(settings: settings, configuration: GRPOConfiguration())
+        #expect(scenario.reward.name == "clip_score")
+        let prompt = try scenario.prompts(.test)[0]
+        let images = [RGBImage(width: 32, height: 32, fill: (255, 255, 255)), RGBImage(width: 32, height: 32, fill: (200, 30, 30))]
+        let scores = try await scenario.reward.scores(for: images.map { PromptedImage(prompt: prompt, image: $0) })
+        #expect(scores.count == 2 && scores.allSatisfy { $0.map { abs($0) <= 1.0001 } == true })
+    }
+
     /// A few alignment steps at a tiny batch run and give finite losses; the saved folder loads.
     @Test func alignmentStepsRunAndTheFolderLoads() throws {
         var settings = UnifiedPretrainingSettings()
@@ -82,7 +129,19 @@ struct MeanBrightnessReward: RewardFunction {
         #expect(loaded.model.connector.configuration.numQueries == settings.numQueries)
     }
 
-    /// A damaged DiT file or a missing connector in `scenario.model` is an error naming the file; nothing is written.
+    /// `pretrain unified --from`: the alignment continues from a model folder's connector, queries and DiT.
+    @Test func alignmentContinuesFromAModelFolder() throws {
+        let bundled = try #require(BundledUnifiedModel.directory)
+        let continued = try UnifiedPretraining(settings: UnifiedPretrainingSettings())
+            .continuedModel(from: bundled, lmFolder: try #require(TinyLM.bundledDirectory))
+        let shipped = try UnifiedImageGenerator(directory: bundled)
+        func values(_ m: any Module) -> [Float] { m.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars) }
+        #expect(values(continued.model.connector) == values(shipped.model.connector))
+        #expect(values(continued.model.transformer) == values(shipped.model.transformer))
+    }
+
+    /// A damaged DiT file or a missing connector in `scenario.model` is an error naming the file;
+    /// nothing is written — not even the output folder.
     @Test func aDamagedModelFolderIsAClearError() async throws {
         let bundled = try #require(BundledUnifiedModel.directory)
         let model = URL(fileURLWithPath: temporaryDirectory())
@@ -98,12 +157,13 @@ struct MeanBrightnessReward: RewardFunction {
         } catch {
             #expect("\(error)".contains("dm"), "\(error)")
         }
-        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+        #expect(!FileManager.default.fileExists(atPath: out), "a failed load left \(out) behind")
         try FileManager.default.removeItem(at: model.appendingPathComponent("connector"))
         await #expect(throws: UnifiedModelError.self) {
             _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(out)", "run.overwrite=true",
                                                                                  "scenario.model=\(model.path)"])
         }
+        #expect(!FileManager.default.fileExists(atPath: out), "a failed load left \(out) behind")
     }
 }
 

@@ -249,8 +249,29 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
     public var loraAlpha: Float = 16
     /// Layer names or `*` patterns (PEFT's `target_modules`); empty (the default) adapts every Linear.
     public var loraTargetModules: [String] = []
+    /// SDE experts: stochastic steps per rollout (Flow-GRPO-Fast / MixGRPO, ``SDEWindow``); the
+    /// other steps are deterministic Euler steps that are neither recorded nor replayed, so the
+    /// update costs `size`/N of a full one. 0 (the default): every step is stochastic (Flow-GRPO).
+    public var sdeWindowSize: Int = 0
+    /// SDE experts: the window's first step (`fixed`) or its lowest start. Default 0.
+    public var sdeWindowStart: Int = 0
+    /// SDE experts: one past the last step a window may cover; 0 (the default): the last step.
+    public var sdeWindowEnd: Int = 0
+    /// SDE experts: `fixed` (the default), `random` (a start per step drawn from
+    /// [start, end − size], flow_grpo's `sde_window_range`) or `sliding` (MixGRPO).
+    public var sdeWindowMode: SDEWindowMode = .fixed
+    /// SDE experts: training steps between moves of a `sliding` window by one step. Default 1.
+    public var sdeWindowSlideEvery: Int = 1
+    /// SDE experts: the samples of a group start from the same x_0 (flow_grpo's `same_latent`), so
+    /// that their rewards differ only by the SDE noise. Default false.
+    public var sameInitialNoise: Bool = false
 
     public init() {}
+
+    /// The window these settings describe.
+    public var sdeWindow: SDEWindow {
+        SDEWindow(size: sdeWindowSize, start: sdeWindowStart, end: sdeWindowEnd, mode: sdeWindowMode, slideEvery: sdeWindowSlideEvery)
+    }
 
     /// Defaults for a language-model expert (the generic defaults).
     public static let languageModel = ExpertSettings()
@@ -301,6 +322,12 @@ public struct ExpertSettings: Codable, Sendable, Equatable {
         case loraRank = "lora_rank"
         case loraAlpha = "lora_alpha"
         case loraTargetModules = "lora_target_modules"
+        case sdeWindowSize = "sde_window_size"
+        case sdeWindowStart = "sde_window_start"
+        case sdeWindowEnd = "sde_window_end"
+        case sdeWindowMode = "sde_window_mode"
+        case sdeWindowSlideEvery = "sde_window_slide_every"
+        case sameInitialNoise = "same_initial_noise"
     }
 }
 
@@ -337,6 +364,11 @@ extension GRPOConfiguration {
             try check(e.sapoTemperatureNegative > 0, "experts.\(name).sapo_temperature_neg", "must be > 0")
             try check(e.loraRank >= 0, "experts.\(name).lora_rank", "must be ≥ 0")
             try check(e.entropyCoeff >= 0, "experts.\(name).entropy_coeff", "must be ≥ 0")
+            try check(e.sdeWindowSize >= 0, "experts.\(name).sde_window_size", "must be ≥ 0 (0: every step)")
+            try check(e.sdeWindowStart >= 0, "experts.\(name).sde_window_start", "must be ≥ 0")
+            try check(e.sdeWindowEnd == 0 || e.sdeWindowEnd >= e.sdeWindowStart + e.sdeWindowSize, "experts.\(name).sde_window_end",
+                      "must be 0 (the last step) or ≥ sde_window_start + sde_window_size")
+            try check(e.sdeWindowSlideEvery >= 1, "experts.\(name).sde_window_slide_every", "must be ≥ 1")
             try check(
                 e.topEntropyQuantile > 0 && e.topEntropyQuantile <= 1, "experts.\(name).top_entropy_quantile",
                 "must be in (0, 1]")

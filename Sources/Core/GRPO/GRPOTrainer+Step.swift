@@ -15,6 +15,11 @@ extension GRPOTrainer {
 
         let prompts = drawPrompts(t.promptsPerStep).map { trainPrompts[$0] }
         var clock = Date()
+        for e in scenario.experts where e.kind == .sde {
+            let s = configuration.settings(for: e.name, kind: e.kind)
+            e.configureSampling?(SDESamplingPlan(window: s.sdeWindow, trainingStep: step,
+                                                 sharedNoiseGroup: s.sameInitialNoise ? t.groupSize : 1))
+        }
         var trajectories = try withoutGrad { try scenario.rollout(prompts, group: t.groupSize, using: &samplingRNG) }
         try check(trajectories, promptCount: prompts.count)
         metrics["time/rollout"] = Date().timeIntervalSince(clock)

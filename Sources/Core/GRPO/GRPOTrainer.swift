@@ -18,6 +18,8 @@ public enum TrainerError: Error, CustomStringConvertible {
     case badReplay(String)
     /// The configuration has settings for an expert the scenario does not have.
     case unknownExpert(String, known: [String])
+    /// An expert setting the expert cannot honour (an SDE window on an expert that does not follow sampling plans).
+    case unsupportedSetting(expert: String, key: String)
     /// A trained expert (not frozen, no LoRA) holds frozen bfloat16 weights, which have no `Float`
     /// master copy to train.
     case bfloat16WeightsTrained(expert: String, parameters: [String])
@@ -31,6 +33,8 @@ public enum TrainerError: Error, CustomStringConvertible {
         case .unknownExpert(let n, let known):
             "the configuration has settings for expert '\(n)', which the scenario does not have "
                 + "(its experts: \(known.joined(separator: ", ")))"
+        case .unsupportedSetting(let e, let key):
+            "experts.\(e).\(key) needs an SDE expert that follows sampling plans (SDESamplingConfigurable); '\(e)' does not"
         case .bfloat16WeightsTrained(let n, let names):
             "expert '\(n)' is trained but holds \(names.count) frozen bfloat16 weights (\(names.prefix(3).joined(separator: ", ")), …); "
                 + "load it with float32 weights, set experts.\(n).frozen=true, or train LoRA adapters (experts.\(n).lora_rank)"
@@ -145,6 +149,9 @@ public final class GRPOTrainer<S: Scenario> {
         var claimed = Set<ObjectIdentifier>()
         for e in scenario.experts {
             let s = configuration.settings(for: e.name, kind: e.kind)
+            if (s.sdeWindow.isPartial || s.sameInitialNoise) && (e.kind != .sde || e.configureSampling == nil) {
+                throw TrainerError.unsupportedSetting(expert: e.name, key: s.sdeWindow.isPartial ? "sde_window_size" : "same_initial_noise")
+            }
             if s.frozen { e.module.freeze(); continue }
             if s.loraRank > 0 {
                 let targets = s.loraTargetModules.isEmpty ? ["*"] : s.loraTargetModules

@@ -142,6 +142,8 @@ public final class AnyPolicyExpert {
     public let kind: ExpertKind
     public let module: any Module
     private let replayPayloads: ([Any]) throws -> [ExpertReplay]
+    /// Sets the sampling plan of an SDE expert that follows one (``SDESamplingConfigurable``); nil otherwise.
+    public let configureSampling: ((SDESamplingPlan) -> Void)?
 
     /// Wraps a token-emitting expert.
     public convenience init<E: DiscretePolicyExpert>(_ expert: E) {
@@ -159,6 +161,11 @@ public final class AnyPolicyExpert {
         name = expert.name
         self.kind = kind
         module = expert.module
+        if let configurable = expert as? any SDESamplingConfigurable {
+            configureSampling = { (plan: SDESamplingPlan) in configurable.samplingPlan = plan }
+        } else {
+            configureSampling = nil
+        }
         let name = expert.name
         replayPayloads = { payloads in
             var rollouts: [E.Rollout] = [], conditions: [E.Condition] = []

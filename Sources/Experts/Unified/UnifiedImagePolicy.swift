@@ -36,7 +36,7 @@ public struct UnifiedImageCondition: @unchecked Sendable {
 /// let rollouts = try dm.sample(conditions, using: &rng)
 /// let replays = try dm.replay(rollouts, given: conditions)    // taped through connector, queries, LM
 /// ```
-public final class UnifiedImagePolicy: SDEPolicyExpert {
+public final class UnifiedImagePolicy: SDEPolicyExpert, SDESamplingConfigurable {
     public typealias Rollout = SanaPolicy.Rollout
     public let name: String
     public let model: UnifiedModel
@@ -56,6 +56,12 @@ public final class UnifiedImagePolicy: SDEPolicyExpert {
     public var settings: SanaPolicySettings {
         get { sampler.settings }
         set { sampler.settings = newValue }
+    }
+
+    /// The sampler's window of stochastic steps and initial-noise sharing (``SanaPolicy/samplingPlan``).
+    public var samplingPlan: SDESamplingPlan {
+        get { sampler.samplingPlan }
+        set { sampler.samplingPlan = newValue }
     }
 
     /// SANA conditions for `conditions`: one LM + connector pass per distinct text-only prompt

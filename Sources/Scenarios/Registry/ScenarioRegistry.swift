@@ -42,7 +42,7 @@ public final class ScenarioRegistry: Sendable {
     public init() { packs = Mutex([:]) }
 
     /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`,
-    /// `t2i`, `text`, `vqa`.
+    /// `t2i`, `text`, `vqa`, `cot-t2i`, `reflection`.
     public static let shared: ScenarioRegistry = {
         let registry = ScenarioRegistry()
         registry.register(ToyTokensPack())
@@ -52,6 +52,8 @@ public final class ScenarioRegistry: Sendable {
         registry.register(TextToImagePack())
         registry.register(AnswerPack(task: .text))
         registry.register(AnswerPack(task: .vqa))
+        registry.register(ChainOfThoughtPack())
+        registry.register(ReflectionPack())
         return registry
     }()
 

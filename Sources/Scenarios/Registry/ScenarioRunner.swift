@@ -8,7 +8,9 @@ import UniRLTensor
 ///    `defaultOverrides`, `output_dir = runs/<name>`) < the configuration file < the command line;
 ///    on resume, the scenario settings stored in the checkpoint replace the pack's defaults;
 /// 2. refuses a non-empty `output_dir` without `resume_from` (unless `run.overwrite=true`);
-/// 3. builds the scenario and the trainer, resumes, evaluates (start), trains, evaluates (end);
+/// 3. builds the scenario and the trainer and resumes — all before `output_dir` is created, so
+///    a model or checkpoint that fails to load leaves nothing behind — then evaluates (start),
+///    trains, evaluates (end);
 /// 4. writes `reward_curve.png`, the pack's report and `summary.json`.
 public struct ScenarioRunner<Pack: ScenarioPack> {
     public let pack: Pack
@@ -48,12 +50,14 @@ public struct ScenarioRunner<Pack: ScenarioPack> {
         let configuration = resolved.configuration
         try configuration.run.checkOutputDirectory()
         let output = URL(fileURLWithPath: configuration.run.outputDir)
-        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
 
+        // Everything that can fail on bad input (the model, the trainer, the checkpoint) loads
+        // before the output folder exists, so a failed start leaves nothing behind.
         let scenario = try pack.makeScenario(settings: resolved.scenario, configuration: configuration)
         let trainer = try GRPOTrainer(scenario: scenario, configuration: configuration)
         trainer.scenarioSettings = try ConfigNode.encoding(resolved.scenario)
         try trainer.resumeIfRequested()
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let t = configuration.trainer
         log("\(pack.name): \(configuration.run.steps) GRPO steps of \(t.promptsPerStep) prompts × \(t.groupSize) samples"
             + (trainer.step > 0 ? ", resumed at step \(trainer.step)" : ""))

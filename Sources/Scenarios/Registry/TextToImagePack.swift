@@ -7,10 +7,12 @@ import UniRLTensor
 
 /// `t2i`: the bundled tiny unified model learns to draw ShapesWorld prompts with GRPO (the main
 /// job of UniRL-Zero at a laptop's scale). The LM is frozen; the connector, the t2i queries and the
-/// DiT train through Flow-GRPO SDE rollouts (8 samples per prompt) rewarded by ShapesEval's
-/// partial score. The held-out metric is ShapesEval's strict GenEval overall score on the 600
-/// bundled evaluation prompts (one Euler-ODE image per prompt, the same noise at the start and
-/// the end), computed through the code path of `unirl generate` + `unirl shapes eval`.
+/// DiT train through Flow-GRPO SDE rollouts (4 prompts × 8 samples per step, all 10 steps
+/// stochastic; `experts.dm.sde_window_size` makes them Flow-GRPO-Fast rollouts) rewarded by
+/// ShapesEval's partial score (or, with
+/// `scenario.reward=clip_score`, by CLIPScore on the bundled ShapesCLIP). The held-out metric is
+/// ShapesEval's strict GenEval overall score on the 600 bundled evaluation prompts (one Euler-ODE
+/// image per prompt, the same noise at the start and the end), computed through the code path of `unirl generate` + `unirl shapes eval`.
 ///
 /// It leaves `samples_start.png` / `samples_end.png` (the same 24 prompts and seeds),
 /// `eval_start.json` / `eval_end.json` (the ShapesEval reports), `eval_curve.png` (the held-out
@@ -37,16 +39,27 @@ public struct TextToImagePack: ScenarioPack {
 
     public func evaluationInterval(settings: TextToImageSettings) -> Int { settings.evalEvery }
 
-    /// GRPO steps of a default run (`unirl demo` runs as many).
+    /// GRPO steps of a default run.
     public static let defaultSteps = 100
+    /// GRPO steps and held-out prompts of `unirl demo` (a shorter run on a subset of the 600).
+    public static let demoSteps = 30
+    public static let demoEvaluationPrompts = 120
 
     public init() {}
 
     public func makeScenario(settings: TextToImageSettings, configuration: GRPOConfiguration) throws -> UnifiedTextToImageScenario {
-        let scenario = UnifiedTextToImageScenario(generator: try settings.loadUnifiedModel(),
-                                                  reward: ShapesEvalReward(partialCredit: true), settings: settings)
+        let reward: any RewardFunction<PromptedImage>
+        switch settings.reward {
+        case .shapesEval: reward = ShapesEvalReward(partialCredit: true)
+        case .clipScore:
+            let clip = try CLIPScore.shapesCLIP()
+            reward = FunctionReward<PromptedImage>(name: clip.name) { batch in
+                try await clip.scores(for: batch.map { CaptionedImage(image: $0.image, caption: $0.prompt.caption) })
+            }
+        }
+        let scenario = UnifiedTextToImageScenario(generator: try settings.loadUnifiedModel(), reward: reward, settings: settings)
         let s = scenario.settings
-        print("GRPO on the tiny unified model with ShapesEval (partial): \(s.samplingSteps) SDE steps, guidance \(s.guidanceScale)")
+        print("GRPO on the tiny unified model with \(reward.name): \(s.samplingSteps) SDE steps, guidance \(s.guidanceScale)")
         return scenario
     }
 

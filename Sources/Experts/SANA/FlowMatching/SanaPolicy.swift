@@ -80,7 +80,7 @@ public enum SanaPolicyError: Error, CustomStringConvertible {
 /// let rollouts = try policy.sample(conditions, using: &rng)     // latents x_0 … x_N, log-probs
 /// let replays = try policy.replay(rollouts, given: conditions)  // taped
 /// ```
-public final class SanaPolicy: SDEPolicyExpert {
+public final class SanaPolicy: SDEPolicyExpert, SDESamplingConfigurable {
     /// One sampler run: the visited latents and the log-probs of the trained steps.
     public struct Rollout: RecordedActions, @unchecked Sendable {
         /// x_0 (the initial noise) … x_N, [N + 1, C, H, W].
@@ -105,6 +105,9 @@ public final class SanaPolicy: SDEPolicyExpert {
     /// [C, H, W] of a latent.
     public let latentShape: [Int]
     public var module: any Module { transformer }
+    /// The window of stochastic steps and the initial-noise sharing of the next ``sample(_:using:)``
+    /// (set by the trainer each step; standalone: every step stochastic, independent noise).
+    public var samplingPlan = SDESamplingPlan.standard
 
     public init(transformer: SanaTransformer, settings: SanaPolicySettings = SanaPolicySettings(),
                 unconditional: SanaCondition? = nil, latentSize: Int? = nil, name: String = "dm") {
@@ -161,11 +164,11 @@ public final class SanaPolicy: SDEPolicyExpert {
                               referenceGuidanceScale: settings.referenceGuidanceScale)
     }
 
-    /// The steps of an N-step rollout that are actions under the current settings, drawing a
-    /// random subset from `rng` when asked to.
-    func trainedSteps(using rng: inout RandomState) -> [Int] {
+    /// The steps of an N-step rollout that are actions under the current settings — the
+    /// stochastic steps inside `window` — drawing a random subset from `rng` when asked to.
+    func trainedSteps(window: Range<Int>, using rng: inout RandomState) -> [Int] {
         let step = sdeStep
-        let stochastic = (0..<settings.steps).filter(step.isStochastic)
+        let stochastic = window.clamped(to: 0..<settings.steps).filter(step.isStochastic)
         switch settings.trainedSteps {
         case .all: return stochastic
         case .fixed(let ks): return stochastic.filter(ks.contains)
@@ -177,21 +180,28 @@ public final class SanaPolicy: SDEPolicyExpert {
         }
     }
 
-    /// Runs the SDE sampler from fresh noise for every condition (no tape). The generator draws
-    /// x_0 for all rows, then each step's noise, then the trained-step subsets.
+    /// Runs the sampler from fresh noise for every condition (no tape): SDE steps inside the
+    /// ``samplingPlan``'s window, deterministic Euler steps (flow_grpo's noise level 0) outside
+    /// it. The generator draws x_0 (one per row, or per group when the plan shares it), the
+    /// window's start (`random` windows only), each stochastic step's noise, then the
+    /// trained-step subsets.
     public func sample(_ conditions: [SanaCondition], using rng: inout RandomState) throws -> [Rollout] {
         let n = conditions.count
         guard n > 0 else { return [] }
         let field = try velocityField(conditions)
         let step = sdeStep
-        var x = Tensor.randomNormal([n] + latentShape, using: &rng)
+        let ode = SDEStep(schedule: step.schedule, kind: step.kind, noiseLevel: 0)
+        var x = samplingPlan.initialNoise(rows: n, shape: latentShape, using: &rng)
+        let window = samplingPlan.window.steps(samplerSteps: settings.steps, trainingStep: samplingPlan.trainingStep, using: &rng)
         var visited = [x], logProbs: [[Float]] = []
         try withoutGrad {
             for k in 0..<settings.steps {
                 let ks = [Int](repeating: k, count: n)
-                let mean = step.mean(x, velocity: field(x, levels: [Float](repeating: step.schedule.timesteps[k], count: n)), steps: ks)
-                let next = step.isStochastic(k) ? step.sample(mean: mean, steps: ks, using: &rng) : mean
-                logProbs.append(step.isStochastic(k) ? step.logProbability(of: next, mean: mean, steps: ks).scalars : [])
+                let stochastic = window.contains(k) && step.isStochastic(k)
+                let v = field(x, levels: [Float](repeating: step.schedule.timesteps[k], count: n))
+                let mean = (stochastic ? step : ode).mean(x, velocity: v, steps: ks)
+                let next = stochastic ? step.sample(mean: mean, steps: ks, using: &rng) : mean
+                logProbs.append(stochastic ? step.logProbability(of: next, mean: mean, steps: ks).scalars : [])
                 guard next.withUnsafeBufferPointer({ $0.allSatisfy(\.isFinite) }) else { throw SanaPolicyError.diverged(step: k) }
                 visited.append(next)
                 x = next
@@ -199,7 +209,7 @@ public final class SanaPolicy: SDEPolicyExpert {
         }
         let path = Tensor.stack(visited, axis: 1)   // [n, N+1, C, H, W]
         return try (0..<n).map { i in
-            let ks = trainedSteps(using: &rng)
+            let ks = trainedSteps(window: window, using: &rng)
             guard !ks.isEmpty else { throw SanaPolicyError.noStochasticStep }
             return Rollout(latents: path.slice(axis: 0, i..<(i + 1)).squeezed(0), steps: ks,
                            actionLogProbs: ks.map { logProbs[$0][i] })
