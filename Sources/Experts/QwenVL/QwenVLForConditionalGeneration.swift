@@ -48,7 +48,13 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     }
 
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
-    public static func load(from directory: URL, matrices: WeightPrecision = .float32) throws -> QwenVLForConditionalGeneration {
+    public static func load(from directory: URL) throws -> QwenVLForConditionalGeneration {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> QwenVLForConditionalGeneration {
         let c = try QwenVLConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory), matrices: matrices) {
             checkpointName($0, tied: c.text.tieWordEmbeddings)

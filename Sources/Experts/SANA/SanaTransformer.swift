@@ -80,7 +80,13 @@ public final class SanaTransformer: Module {
     /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
     /// (or its sharded form with an index). Every parameter must be present with its shape, and
     /// nothing else; F32, F16 and BF16 weights are read.
-    public static func load(from directory: URL, matrices: WeightPrecision = .float32) throws -> SanaTransformer {
+    public static func load(from directory: URL) throws -> SanaTransformer {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> SanaTransformer {
         let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
         return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory), matrices: matrices))
     }
