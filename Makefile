@@ -1,7 +1,7 @@
 # UniRL — the two entry points of the README, plus the format check, benchmarks and the reference environment.
 SWIFT ?= swift
 
-.PHONY: deps demo test format-check bench reference-env fixtures fuzz
+.PHONY: deps demo test format-check bench bench-mpi reference-env fixtures fuzz
 
 deps:
 	@scripts/install-system-deps.sh
@@ -10,10 +10,21 @@ deps:
 demo: deps
 	$(SWIFT) run -c release unirl demo
 
-## Install what is needed, then check the formatting and run the test suite (no Python needed).
+## Install what is needed, then check the formatting and run the test suite (no Python needed). With Open MPI
+## (make deps installs it) the MPI tests (Tests/MPITests) run `mpirun` jobs of unirl-mpi built with the MPI trait
+## into .build-mpi; without mpirun they are skipped, with the reason in the test output.
+MPI_TOOL := $(CURDIR)/.build-mpi/debug/unirl-mpi
 test: deps format-check
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@if command -v mpirun >/dev/null 2>&1; then \
+		$(SWIFT) build --traits MPI --product unirl-mpi --scratch-path .build-mpi; \
+	else echo "no mpirun: the MPI tests will be skipped"; fi
+	UNIRL_MPI_TOOL=$(MPI_TOOL) $(SWIFT) test --skip-build
+
+## Data-parallel scaling (1, 2, 4 ranks) and all-reduce timings into runs/bench-mpi.jsonl (BENCHMARKS.md).
+bench-mpi: deps
+	scripts/bench-mpi.sh runs/bench-mpi.jsonl
+	python3 scripts/mpi_scaling_model.py runs/bench-mpi.jsonl
 
 ## swift-format's lint rules (.swift-format) and lines of at most 140 characters.
 format-check:

@@ -17,6 +17,13 @@ let package = Package(
         .library(name: "UniRLCommandLine", targets: ["UniRLCommandLine"]),
         .library(name: "UniRLFuzzTargets", targets: ["UniRLFuzzTargets"]),
         .executable(name: "unirl", targets: ["UniRLCLI"]),
+        .library(name: "UniRLMPI", targets: ["UniRLMPI"]),
+        .executable(name: "unirl-mpi", targets: ["UniRLMPITool"]),
+    ],
+    // `swift build --traits MPI` builds data-parallel training over Open MPI (`make deps` installs it);
+    // the default build needs no MPI. A user's package: .package(url: …, from: …, traits: ["MPI"]).
+    traits: [
+        .trait(name: "MPI", description: "Data-parallel training over Open MPI (libopenmpi-dev): mpirun -np N unirl train …")
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +37,9 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        // Only targets built with the MPI trait depend on it, so a build without the trait needs no MPI.
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         // Vector kernels in C: AVX2 versions chosen at run time, so no compiler flag is needed.
         .target(name: "CUniRLKernels", path: "Sources/CKernels"),
         .target(name: "UniRLTensor", dependencies: ["CBLAS", "CPNG", "CTurboJPEG", "CUniRLKernels"], path: "Sources/Tensor"),
@@ -51,9 +61,17 @@ let package = Package(
         .target(name: "UniRLScenarios",
                 dependencies: ["UniRLTensor", "UniRLCore", "UniRLToys", "UniRLShapesWorld", "UniRLRewards", "UniRLExperts"],
                 path: "Sources/Scenarios", resources: [.copy("Resources")]),
+        // The Collective of Core over Open MPI; empty without the MPI trait.
+        .target(name: "UniRLMPI", dependencies: ["UniRLCore", .target(name: "CMPI", condition: .when(traits: ["MPI"]))],
+                path: "Sources/MPI"),
+        // Data-parallel checks and measurements on the toys (quick to build with the trait): the MPI tests run it.
+        .executableTarget(name: "UniRLMPITool",
+                          dependencies: ["UniRLCore", "UniRLToys", "UniRLMPI", "UniRLTensor",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          path: "Sources/MPITool"),
         // `unirl train`'s front end, a library so that a user's package can run its own scenarios through it.
         .target(name: "UniRLCommandLine",
-                dependencies: ["UniRLCore", "UniRLScenarios",
+                dependencies: ["UniRLCore", "UniRLScenarios", "UniRLMPI",
                                .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 path: "Sources/CommandLine"),
         .target(name: "UniRLFuzzTargets", dependencies: ["UniRLTensor", "UniRLCore", "UniRLExperts", "UniRLShapesWorld"],
@@ -71,6 +89,8 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: ["UniRLCore", "UniRLToys"], path: "Tests/CoreTests"),
         .testTarget(name: "RewardsTests", dependencies: ["UniRLRewards", "UniRLExperts"], path: "Tests/RewardsTests"),
         .testTarget(name: "ExpertsTests", dependencies: ["UniRLExperts", "UniRLTestSupport"], path: "Tests/ExpertsTests"),
+        // Spawns `mpirun … unirl-mpi` (built with the MPI trait, path in UNIRL_MPI_TOOL); skipped without it.
+        .testTarget(name: "MPITests", dependencies: [], path: "Tests/MPITests"),
         .testTarget(name: "ScenariosTests", dependencies: ["UniRLScenarios", "UniRLToys"], path: "Tests/ScenariosTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make format-check`: swift-format's lint rules (configuration: .swift-format) and a 140-character
-# line limit over every Swift file of the package and its examples. swift-format's layout findings
-# (indentation, line breaks, spacing, trailing commas) are reported by its pretty printer, which the
-# code's dense style (short bodies on one line) does not follow; they are not enforced here.
+# line limit over every Swift file of the package and its examples, with no file exempt. swift-format's
+# layout findings (indentation, line breaks, spacing, trailing commas) are reported by its pretty
+# printer, which the code's dense style (short bodies on one line) does not follow; they are not
+# enforced here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT="${SWIFT:-swift}"
@@ -19,12 +20,9 @@ if [ -n "$findings" ]; then
     status=1
 fi
 
-# Files not yet wrapped to the limit, one path a line; remove a file once its lines fit.
-mapfile -t exempt < <(grep -v '^#' scripts/long-lines-exempt.txt 2>/dev/null || true)
+# Every Swift file, no exemptions.
 long=$(for f in "${files[@]}"; do
-    skip=0
-    for e in "${exempt[@]}"; do [ "$f" = "$e" ] && skip=1; done
-    [ $skip = 1 ] || awk -v limit=$limit -v f="$f" 'length($0) > limit { printf "%s:%d: %d characters\n", f, FNR, length($0) }' "$f"
+    awk -v limit=$limit -v f="$f" 'length($0) > limit { printf "%s:%d: %d characters\n", f, FNR, length($0) }' "$f"
 done)
 if [ -n "$long" ]; then
     echo "$long" >&2

@@ -249,7 +249,10 @@ struct PretrainUnified: ParsableCommand {
         transformer and DC-AE (Sources/Scenarios/Resources/tiny-sana). Writes <output>/lm (copied), <output>/connector, \
         <output>/dm, <output>/vae (F16), samples.png (evaluation prompts, Euler ODE with guidance), eval.json (strict \
         ShapesEval on --eval-prompts evenly spaced evaluation prompts) and pretrain_unified.json (losses, seconds). \
-        The shipped connector/, dm/ and vae/ are this command's output with the defaults.
+        The shipped connector/, dm/ and vae/ are this command's output with the defaults. \
+        --stage edit: the edit cold start (i2i queries + connector + DiT with its reference path on ShapesWorld \
+        editing quadruples, LM and DC-AE frozen); writes <output>/connector and <output>/dm (F16; the shipped \
+        Sources/Scenarios/Resources/tiny-unified-edit), edits.png, eval.json and pretrain_unified_edit.json.
         """)
 
     @Option(help: "Optimizer steps.") var steps = UnifiedPretrainingSettings().steps
@@ -263,8 +266,13 @@ struct PretrainUnified: ParsableCommand {
     @Option(help: "Output folder.") var output = "runs/pretrain-unified"
     @Option(help: "Continue from this unified model folder's connector, queries and DiT (\"bundled\": the shipped one).")
     var from: String?
+    @Option(help: "t2i (alignment, the default) or edit (the edit cold start on ShapesWorld editing pairs, from --base).")
+    var stage = UnifiedStage.t2i
+    @Option(help: "--stage edit: the unified model folder to start from (default: the bundled tiny unified model).") var base: String?
+    @Option(help: "--stage edit: held-out editing quadruples scored after training (0: none).") var evalEdits = 96
 
     func run() throws {
+        if stage == .edit { return try runEditStage() }
         var settings = UnifiedPretrainingSettings()
         settings.steps = steps
         settings.batchSize = batchSize

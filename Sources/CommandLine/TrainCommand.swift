@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UniRLCore
+import UniRLMPI
 import UniRLScenarios
 
 /// `unirl train`: GRPO on a registered scenario (``ScenarioRegistry``), configured by the
@@ -32,6 +33,9 @@ public struct TrainCommand: AsyncParsableCommand {
             checkpoint directory) continues exactly, with the scenario settings stored in the checkpoint. A new run \
             into a non-empty run.output_dir is refused unless run.overwrite=true. Every run writes reward_curve.png \
             and summary.json (scenario, metric, before, after, eval_prompts, steps, seconds).
+
+            Data-parallel: mpirun -np N unirl train … (a build with `--traits MPI`): each rank rolls out and scores \
+            its share of complete groups, gradients are summed over the ranks, rank 0 writes everything.
             """)
     }
 
@@ -39,6 +43,10 @@ public struct TrainCommand: AsyncParsableCommand {
     @Flag(help: "List the registered scenarios.") public var list = false
     @Option(help: "A configuration file (.json or .yaml).") public var config: String?
     @Argument(help: "Configuration overrides, key=value.") public var overrides: [String] = []
+    @Option(help: "Under mpirun: the seconds one collective operation may wait for the other ranks before the job is ended.")
+    public var collectiveTimeout: Double = 1800
+    @Option(help: "Under mpirun: compare the ranks' weights every this many steps (0: only after a resume).")
+    public var weightCheckEvery = 10
 
     public init() {}
 
@@ -48,6 +56,9 @@ public struct TrainCommand: AsyncParsableCommand {
             return
         }
         let pack = try ScenarioRegistry.shared.pack(named: scenario)
-        try await pack.run(configFile: config.map { URL(fileURLWithPath: $0) }, overrides: overrides)
+        // Under `mpirun -np N` (a build with the MPI trait): data-parallel over the N ranks.
+        let dataParallel = try MPILaunch.dataParallel(timeout: collectiveTimeout, weightCheckInterval: weightCheckEvery)
+        try await pack.run(configFile: config.map { URL(fileURLWithPath: $0) }, overrides: overrides, dataParallel: dataParallel)
+        MPILaunch.finish(dataParallel?.collective)
     }
 }

@@ -17,7 +17,8 @@ public struct TrajectorySegment {
     /// log π_old(a_k), the denominator of the ratio ρ = exp(log π_θ − log π_old). Equal to
     /// ``samplingLogProbs`` unless the trainer recomputes it (`recompute_old_log_probs`).
     public internal(set) var oldLogProbs: [Float]
-    /// log π_ref(a_k) for tokens, when the expert has β > 0.
+    /// log π_ref(a_k), when the expert has β > 0 or `trainer.kl_in_reward` is on (for SDE steps,
+    /// the log-prob of the recorded step under the reference's transition).
     public internal(set) var referenceLogProbs: [Float]?
     /// The reference's step means μ_ref, shape `[steps, dimensions]`, for SDE steps when β > 0.
     public internal(set) var referenceMeans: Tensor?

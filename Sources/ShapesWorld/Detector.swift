@@ -184,7 +184,8 @@ public struct ShapeDetector: Sendable {
         /// Coverage of pixel `i` along the colour of component `id`, unclamped within [−½, 1½].
         func coverage(_ i: Int, _ id: Int) -> Double {
             let v = directions[colorOf[id]]
-            return Double(min(max((diff[3 * i] * v.0 + diff[3 * i + 1] * v.1 + diff[3 * i + 2] * v.2) * inverseNorms[colorOf[id]], -0.5), 1.5))
+            let dot = diff[3 * i] * v.0 + diff[3 * i + 1] * v.1 + diff[3 * i + 2] * v.2
+            return Double(min(max(dot * inverseNorms[colorOf[id]], -0.5), 1.5))
         }
 
         // 3. Halo: rings of growing (chamfer-Euclidean) distance around each core, each pixel

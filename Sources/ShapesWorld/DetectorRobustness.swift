@@ -56,7 +56,8 @@ public struct DetectorRobustnessReport: Sendable, Codable, Equatable {
     public func markdownTable() -> String {
         func p(_ x: Double) -> String { String(format: "%.1f%%", 100 * x) }
         var lines = [
-            "| corruption (\(imageSize)×\(imageSize)) | scenes exactly right (of \(sceneCount)) | objects right | eval prompts passed (of \(promptCount)) |",
+            "| corruption (\(imageSize)×\(imageSize)) | scenes exactly right (of \(sceneCount)) | objects right "
+                + "| eval prompts passed (of \(promptCount)) |",
             "|---|---:|---:|---:|",
         ]
         for r in rows { lines.append("| \(r.corruption) | \(p(r.sceneAgreement)) | \(p(r.objectAccuracy)) | \(p(r.promptAccuracy)) |") }

@@ -73,7 +73,9 @@ public struct EditGenerator: Sendable {
     /// An edit of `kind` applied to `scene`, or `nil` if the scene allows none (no uniquely
     /// named object, no free cell, or a single object to remove).
     public func edit(_ kind: EditKind, of scene: Scene, using rng: inout RandomState) -> EditSample? {
-        let unique = scene.objects.indices.filter { scene.objects(shape: scene.objects[$0].shape, color: scene.objects[$0].color).count == 1 }
+        let unique = scene.objects.indices.filter {
+            scene.objects(shape: scene.objects[$0].shape, color: scene.objects[$0].color).count == 1
+        }
         switch kind {
         case .recolor:
             guard !unique.isEmpty else { return nil }

@@ -68,7 +68,8 @@ public struct IndirectPromptGenerator: Sendable {
                                     include: [ObjectRequirement(shape, color: color)])
         case .shapeRiddle:
             text = "\(PromptGenerator.phrase("a", color.name)) shape like \(shapeThing)"
-            reasoning = "\(shapeThing) is shaped like \(PromptGenerator.phrase("a", shape.name)); so: \(PromptGenerator.phrase("a", "\(color.name) \(shape.name)"))"
+            reasoning = "\(shapeThing) is shaped like \(PromptGenerator.phrase("a", shape.name)); "
+                + "so: \(PromptGenerator.phrase("a", "\(color.name) \(shape.name)"))"
             resolved = ShapesPrompt(category: .colors, caption: PromptGenerator.phrase("a", "\(color.name) \(shape.name)"),
                                     include: [ObjectRequirement(shape, color: color)])
         }

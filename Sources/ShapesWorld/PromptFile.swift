@@ -94,7 +94,8 @@ public enum PromptFile {
             return "expected \(typeName(type)), found null\(at(context.codingPath))"
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
-                return "not a valid JSON object (\(context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription))"
+                let reason = context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription
+                return "not a valid JSON object (\(reason))"
             }
             return "\(context.debugDescription)\(at(context.codingPath))"
         @unknown default:

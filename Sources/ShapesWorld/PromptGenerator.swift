@@ -180,13 +180,16 @@ public struct PromptGenerator: Sendable {
             while b == a { b = (rng.element(of: ShapeKind.allCases), rng.element(of: PaletteColor.allCases)) }
             let relation = rng.element(of: SpatialRelation.allCases)
             let det = rng.element(of: ["a", "one"])
-            body = "\(phrase(det, "\(a.1.name) \(a.0.name)")) \(rng.element(of: relationPhrases[relation] ?? [relation.rawValue])) \(phrase(det, "\(b.1.name) \(b.0.name)"))"
+            let relationPhrase = rng.element(of: relationPhrases[relation] ?? [relation.rawValue])
+            body = "\(phrase(det, "\(a.1.name) \(a.0.name)")) \(relationPhrase) \(phrase(det, "\(b.1.name) \(b.0.name)"))"
             // GenEval's layout: the reference object first, the placed object pointing at it.
             include = [ObjectRequirement(b.0, color: b.1), ObjectRequirement(a.0, color: a.1, position: RelativePosition(relation, of: 0))]
         case .colorAttribution:
             let shapes = rng.sample(ShapeKind.allCases, count: 2), colors = rng.sample(PaletteColor.allCases, count: 2)
             let det = rng.element(of: ["a", "one"])
-            body = "\(phrase(det, "\(colors[0].name) \(shapes[0].name)")) \(rng.element(of: conjunctions)) \(phrase(det, "\(colors[1].name) \(shapes[1].name)"))"
+            let conjunction = rng.element(of: conjunctions)
+            body = "\(phrase(det, "\(colors[0].name) \(shapes[0].name)")) \(conjunction) "
+                + "\(phrase(det, "\(colors[1].name) \(shapes[1].name)"))"
             include = [ObjectRequirement(shapes[0], color: colors[0]), ObjectRequirement(shapes[1], color: colors[1])]
         }
         let caption = rng.element(of: prefixes) + body + rng.element(of: suffixes)

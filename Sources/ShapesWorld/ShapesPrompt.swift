@@ -36,7 +36,8 @@ public struct RelativePosition: Sendable, Hashable, Codable {
         let word = try c.decode(String.self)
         guard let relation = SpatialRelation(rawValue: word) else {
             throw DecodingError.dataCorruptedError(in: c, debugDescription:
-                "unknown relation '\(word)' (expected one of \(SpatialRelation.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))")
+                "unknown relation '\(word)' (expected one of "
+                    + "\(SpatialRelation.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")))")
         }
         self.relation = relation
         self.target = try c.decode(Int.self)

@@ -76,4 +76,23 @@ import UniRLToys
         #expect(late > early + 0.3)
         #expect(fractionInRegion(after) > 0.8)
     }
+
+    /// The toy still learns when every sample of a group starts from one x₀ (flow_grpo's `same_latent`):
+    /// the group's spread then comes from the SDE noise alone.
+    @Test func theToyFlowLearnsWithSharedInitialNoise() async throws {
+        let reference = try flowSamples(pretrainedFlowPolicy())
+        let policy = pretrainedFlowPolicy()
+        var configuration = flowConfiguration(steps: 60, beta: 0, learningRate: 3e-3)
+        configuration.experts["dm"]?.sameInitialNoise = true
+        let trainer = try GRPOTrainer(scenario: ToyFlowScenario(policy: policy), configuration: configuration)
+        var rewards: [Double] = []
+        for _ in 0..<60 { rewards.append(try await trainer.trainStep().metrics["reward"] ?? .nan) }
+        let early = rewards.prefix(10).reduce(0, +) / 10, late = rewards.suffix(10).reduce(0, +) / 10
+        policy.samplingPlan = .standard
+        let after = try flowSamples(policy)
+        print("flow with shared initial noise per group: reward \(early) → \(late); "
+              + "in region \(fractionInRegion(reference)) → \(fractionInRegion(after))")
+        #expect(late > early + 0.3)
+        #expect(fractionInRegion(after) > 0.8)
+    }
 }

@@ -50,8 +50,15 @@ import UniRLToys
         for tag in ["reward", "reward_std", "rewards/match/mean", "rewards/match/std", "frac_reward_zero_std", "kl",
                     "entropy", "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean",
                     "completions/mean_length", "completions/clipped_ratio", "approx_kl", "grad_norm", "learning_rate",
-                    "advantages/mean", "advantages/std", "time/rollout", "time/update", "loss"] {
+                    "advantages/mean", "advantages/std", "time/rollout", "time/update", "loss", "time/advantages",
+                    "time/old_and_reference", "time/replay", "time/loss", "time/backward", "time/optimizer"] {
             #expect(tags.contains(tag), "\(tag)")
+        }
+        // The phases of the update lie inside it (`unirl bench grpo` reads them).
+        for s in scalars where s.tag == "time/update" {
+            let parts = ["time/old_and_reference", "time/replay", "time/loss", "time/backward", "time/optimizer"]
+                .compactMap { tag in scalars.first { $0.tag == tag && $0.step == s.step }?.value }
+            #expect(parts.count == 5 && parts.allSatisfy { $0 >= 0 } && parts.reduce(0, +) <= s.value * 1.01 + 1e-4)
         }
         let lines = try JSONLWriter.read(dir.appendingPathComponent("metrics.jsonl"))
         #expect(lines.map { $0["step"] } == [1, 2, 3, 4])

@@ -88,7 +88,8 @@ import UniRLTensor
         let vc = model(x, encoderHiddenStates: c, timestep: t, encoderAttentionMask: mask)
         let vu = model(x, encoderHiddenStates: u, timestep: t, encoderAttentionMask: umask)
         func guided(_ w: Float) -> Tensor {
-            GuidedVelocity(transformer: model, conditions: c, mask: mask, unconditional: u, unconditionalMask: umask, guidanceScale: w)(x, levels: levels)
+            GuidedVelocity(transformer: model, conditions: c, mask: mask, unconditional: u, unconditionalMask: umask,
+                           guidanceScale: w)(x, levels: levels)
         }
         #expect(FlowMatchingFixtures.maxAbsDifference(guided(1), vc) == 0)
         #expect(FlowMatchingFixtures.maxAbsDifference(guided(0), vu) < 1e-5)

@@ -3,7 +3,8 @@ import Testing
 @testable import UniRLExperts
 
 @Suite struct Qwen2ConfigurationTests {
-    let base = #"{"vocab_size": 97, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2"#
+    let base = #"{"vocab_size": 97, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "#
+        + #""num_attention_heads": 4, "num_key_value_heads": 2"#
 
     func decode(_ json: String) throws -> Qwen2Configuration {
         let c = try decodeModelConfiguration(Qwen2Configuration.self, from: Data(json.utf8), path: "config.json",

@@ -123,12 +123,18 @@ import UniRLTensor
 
         let removed = tensors.removeValue(forKey: "caption_norm.weight")
         try SafeTensors.write(tensors, to: weights)
-        do { _ = try SanaTransformer.load(from: folder); Issue.record("a missing tensor was accepted") } catch ModuleLoadError.incompatible(let report) {
+        do {
+            _ = try SanaTransformer.load(from: folder)
+            Issue.record("a missing tensor was accepted")
+        } catch ModuleLoadError.incompatible(let report) {
             #expect(report.missing == ["caption_norm.weight"])
         }
         tensors["caption_norm.weight"] = Tensor.zeros([(removed?.elementCount ?? 1) + 1])
         try SafeTensors.write(tensors, to: weights)
-        do { _ = try SanaTransformer.load(from: folder); Issue.record("a mis-shaped tensor was accepted") } catch ModuleLoadError.shapeMismatch(let report) {
+        do {
+            _ = try SanaTransformer.load(from: folder)
+            Issue.record("a mis-shaped tensor was accepted")
+        } catch ModuleLoadError.shapeMismatch(let report) {
             #expect(report.mismatched.map(\.name) == ["caption_norm.weight"])
         }
     }
@@ -224,7 +230,8 @@ import UniRLTensor
         defer { try? FileManager.default.removeItem(at: url) }
         #expect(try SanaTransformerConfiguration.load(from: url) == .sana1600M1024)
 
-        let nullOut = try JSONDecoder().decode(SanaTransformerConfiguration.self, from: Data(#"{"in_channels": 8, "out_channels": null}"#.utf8))
+        let nullOut = try JSONDecoder().decode(SanaTransformerConfiguration.self,
+                                               from: Data(#"{"in_channels": 8, "out_channels": null}"#.utf8))
         #expect(nullOut.resolvedOutChannels == 8)
         let missingOut = try JSONDecoder().decode(SanaTransformerConfiguration.self, from: Data(#"{"in_channels": 8}"#.utf8))
         #expect(missingOut.resolvedOutChannels == 32)

@@ -47,7 +47,8 @@ struct MarkedTokensPack: ScenarioPack {
 
     @Test func bundledScenariosAreRegistered() throws {
         let names = [
-            "cot-t2i", "jpeg-compressibility", "jpeg-incompressibility", "reflection", "t2i", "text", "toy-flow", "toy-tokens", "vqa",
+            "cot-t2i", "cycle-edit", "jpeg-compressibility", "jpeg-incompressibility", "reflection", "t2i", "text", "toy-flow",
+            "toy-tokens", "vqa",
         ]
         #expect(ScenarioRegistry.shared.all.map(\.name) == names)
         #expect(throws: ScenarioRegistryError.self) { try ScenarioRegistry.shared.pack(named: "nope") }

@@ -16,7 +16,8 @@ import UniRLTensor
             GroundTruthMatch(detected: detector.detect(renderer.render(scenes[i])), scene: scenes[i], imageSize: size)
         }
         let agreement = Double(matches.filter(\.agrees).count) / Double(count)
-        print("detector agreement at \(size)×\(size): \(agreement * 100)% of \(count) scenes in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+        let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
+        print("detector agreement at \(size)×\(size): \(agreement * 100)% of \(count) scenes in \(seconds) s")
         #expect(agreement >= 0.995)
     }
 

@@ -43,13 +43,15 @@ private let good = #"{"tag":"single_object","include":[{"class":"circle","count"
                 .hasPrefix("unknown color 'pink'") == true)
         #expect(error(decoding: #"{"tag":"colors","include":[{"class":"circle","count":"one"}],"prompt":"x"}"#)?.description
                 == "p.jsonl:1: expected an integer at 'include[0].count'")
-        #expect(error(decoding: #"{"tag":"position","include":[{"class":"circle","count":1},{"class":"square","count":1,"position":["beside",0]}],"prompt":"x"}"#)?.reason
+        #expect(error(decoding: #"{"tag":"position","include":[{"class":"circle","count":1},"#
+                          + #"{"class":"square","count":1,"position":["beside",0]}],"prompt":"x"}"#)?.reason
                 .hasPrefix("unknown relation 'beside'") == true)
         #expect(error(decoding: "[1, 2]")?.reason == "expected an object")
     }
 
     @Test func unsatisfiableSpecificationsAreNamed() {
-        let badTarget = #"{"tag":"position","include":[{"class":"circle","count":1,"position":["left of",1]},{"class":"square","count":1}],"prompt":"x"}"#
+        let badTarget = #"{"tag":"position","include":[{"class":"circle","count":1,"position":["left of",1]},"#
+            + #"{"class":"square","count":1}],"prompt":"x"}"#
         #expect(error(decoding: good + "\n" + badTarget)?.description
                 == "p.jsonl:2: invalid prompt 'x': include[0] is placed against include[1], which is not an earlier entry")
         #expect(error(decoding: #"{"tag":"counting","include":[{"class":"circle","count":12}],"prompt":"x"}"#)?.reason
@@ -75,6 +77,8 @@ private let good = #"{"tag":"single_object","include":[{"class":"circle","count"
                              include: [ObjectRequirement(.square, color: .blue),
                                        ObjectRequirement(.circle, color: .red, position: RelativePosition(.leftOf, of: 0))])
         #expect(try PromptFile.encode([p]) ==
-            #"{"include":[{"class":"square","color":"blue","count":1},{"class":"circle","color":"red","count":1,"position":["left of",0]}],"prompt":"a red circle left of a blue square","tag":"position"}"# + "\n")
+            #"{"include":[{"class":"square","color":"blue","count":1},"#
+                + #"{"class":"circle","color":"red","count":1,"position":["left of",0]}],"#
+                + #""prompt":"a red circle left of a blue square","tag":"position"}"# + "\n")
     }
 }

@@ -32,19 +32,22 @@ private func verdict(_ p: ShapesPrompt, _ s: Scene) -> Bool {
     }
 
     @Test func twoObjects() throws {
-        let p = try prompt(#"{"tag":"two_object","include":[{"class":"circle","count":1},{"class":"triangle","count":1}],"prompt":"a circle and a triangle"}"#)
+        let p = try prompt(#"{"tag":"two_object","include":[{"class":"circle","count":1},{"class":"triangle","count":1}],"#
+                           + #""prompt":"a circle and a triangle"}"#)
         #expect(verdict(p, scene([(.circle, .red, 0, 0), (.triangle, .green, 2, 1)])))
         #expect(!verdict(p, scene([(.circle, .red, 0, 0), (.square, .green, 2, 1)])))
         #expect(!verdict(p, scene([(.triangle, .green, 2, 1)])))
     }
 
     @Test func countingIsExact() throws {
-        let p = try prompt(#"{"tag":"counting","include":[{"class":"square","count":3}],"exclude":[{"class":"square","count":4}],"prompt":"three squares"}"#)
+        let p = try prompt(#"{"tag":"counting","include":[{"class":"square","count":3}],"exclude":[{"class":"square","count":4}],"#
+                           + #""prompt":"three squares"}"#)
         #expect(verdict(p, scene([(.square, .red, 0, 0), (.square, .blue, 1, 0), (.square, .red, 2, 2)])))
         #expect(verdict(p, scene([(.square, .red, 0, 0), (.square, .blue, 1, 0), (.square, .red, 2, 2), (.circle, .red, 1, 1)])))
         #expect(!verdict(p, scene([(.square, .red, 0, 0), (.square, .blue, 1, 0)])))
         #expect(!verdict(p, scene([(.square, .red, 0, 0), (.square, .blue, 1, 0), (.square, .red, 2, 2), (.square, .red, 0, 2)])))
-        let colored = try prompt(#"{"tag":"counting","include":[{"class":"circle","color":"green","count":2}],"exclude":[{"class":"circle","color":"green","count":3}],"prompt":"two green circles"}"#)
+        let colored = try prompt(#"{"tag":"counting","include":[{"class":"circle","color":"green","count":2}],"#
+                                 + #""exclude":[{"class":"circle","color":"green","count":3}],"prompt":"two green circles"}"#)
         #expect(verdict(colored, scene([(.circle, .green, 0, 0), (.circle, .green, 2, 0), (.circle, .red, 1, 1)])))
         #expect(!verdict(colored, scene([(.circle, .green, 0, 0), (.circle, .blue, 2, 0)])))
     }
@@ -54,12 +57,15 @@ private func verdict(_ p: ShapesPrompt, _ s: Scene) -> Bool {
         #expect(verdict(p, scene([(.triangle, .purple, 1, 1)])))
         #expect(!verdict(p, scene([(.triangle, .orange, 1, 1)])))
         #expect(!verdict(p, scene([(.circle, .purple, 1, 1)])))
-        let result = ShapesEval.evaluate(prompt: p, objects: scene([(.triangle, .orange, 1, 1)]).objects.map { DetectedObject(groundTruth: $0) })
+        let result = ShapesEval.evaluate(prompt: p,
+                                         objects: scene([(.triangle, .orange, 1, 1)]).objects.map { DetectedObject(groundTruth: $0) })
         #expect(result.reasons == ["expected purple triangle>=1, found 0 (triangles found: orange)"])
     }
 
     @Test func position() throws {
-        let p = try prompt(#"{"tag":"position","include":[{"class":"square","color":"blue","count":1},{"class":"circle","color":"red","count":1,"position":["left of",0]}],"prompt":"a red circle to the left of a blue square"}"#)
+        let p = try prompt(#"{"tag":"position","include":[{"class":"square","color":"blue","count":1},"#
+                           + #"{"class":"circle","color":"red","count":1,"position":["left of",0]}],"#
+                           + #""prompt":"a red circle to the left of a blue square"}"#)
         #expect(verdict(p, scene([(.circle, .red, 0, 1), (.square, .blue, 2, 1)])))
         #expect(verdict(p, scene([(.circle, .red, 0, 0), (.square, .blue, 1, 1)])))   // diagonal: left of and above
         #expect(!verdict(p, scene([(.circle, .red, 2, 1), (.square, .blue, 0, 1)])))
@@ -69,7 +75,8 @@ private func verdict(_ p: ShapesPrompt, _ s: Scene) -> Bool {
         // Any matching pair will do.
         #expect(verdict(p, scene([(.circle, .red, 2, 0), (.circle, .red, 0, 1), (.square, .blue, 1, 1)])))
         for relation in SpatialRelation.allCases {
-            let q = try prompt(#"{"tag":"position","include":[{"class":"square","count":1},{"class":"circle","count":1,"position":[""# + relation.rawValue + #"",0]}],"prompt":"x"}"#)
+            let q = try prompt(#"{"tag":"position","include":[{"class":"square","count":1},"#
+                               + #"{"class":"circle","count":1,"position":[""# + relation.rawValue + #"",0]}],"prompt":"x"}"#)
             let (col, row) = switch relation {
             case .leftOf: (0, 1)
             case .rightOf: (2, 1)
@@ -82,7 +89,8 @@ private func verdict(_ p: ShapesPrompt, _ s: Scene) -> Bool {
     }
 
     @Test func colorAttributionBindsEachColourToItsShape() throws {
-        let p = try prompt(#"{"tag":"color_attr","include":[{"class":"circle","color":"red","count":1},{"class":"square","color":"blue","count":1}],"prompt":"a red circle and a blue square"}"#)
+        let p = try prompt(#"{"tag":"color_attr","include":[{"class":"circle","color":"red","count":1},"#
+                           + #"{"class":"square","color":"blue","count":1}],"prompt":"a red circle and a blue square"}"#)
         #expect(verdict(p, scene([(.circle, .red, 0, 0), (.square, .blue, 2, 2)])))
         #expect(!verdict(p, scene([(.circle, .blue, 0, 0), (.square, .red, 2, 2)])))
         #expect(!verdict(p, scene([(.circle, .red, 0, 0), (.square, .red, 2, 2)])))
@@ -146,7 +154,9 @@ private func verdict(_ p: ShapesPrompt, _ s: Scene) -> Bool {
 
 @Suite struct PartialScoreTests {
     @Test func partialScoresCountTheEntriesThatHold() throws {
-        let p = try PromptFile.decode(#"{"tag":"counting","include":[{"class":"circle","count":2}],"exclude":[{"class":"circle","count":3}],"prompt":"two circles"}"#)[0]
+        let p = try PromptFile.decode(
+            #"{"tag":"counting","include":[{"class":"circle","count":2}],"exclude":[{"class":"circle","count":3}],"#
+                + #""prompt":"two circles"}"#)[0]
         func partial(_ n: Int) -> Double {
             let objects = (0..<n).map { i in
                 DetectedObject(groundTruth: SceneObject(shape: .circle, color: .red, cell: GridCell.all[i],

@@ -52,7 +52,8 @@ import Testing
         assertClose(cos, expectedCos, shape: [3, 8], rtol: 0, atol: 2e-6)
         assertClose(sin, expectedSin, shape: [3, 8], rtol: 0, atol: 2e-6)
         // With identical streams it reduces to the 1-D tables.
-        let same = RotaryEmbedding.multiSectionTables(positions: [[0, 1, 2], [0, 1, 2], [0, 1, 2]], sections: sections, dimension: d, theta: 100)
+        let same = RotaryEmbedding.multiSectionTables(positions: [[0, 1, 2], [0, 1, 2], [0, 1, 2]], sections: sections,
+                                                      dimension: d, theta: 100)
         let plain = RotaryEmbedding.tables(positions: [0, 1, 2], dimension: d, theta: 100)
         assertClose(same.cos, plain.cos, rtol: 0, atol: 0)
         assertClose(same.sin, plain.sin, rtol: 0, atol: 0)

@@ -92,7 +92,8 @@ import Testing
             start += p.shape[1]
         }
         checkGradients(of: { xs in
-            Tensor.concatenate(xs[0].split(axis: 1, sizes: [1, 3, 2]).enumerated().map { ($0.element * Float($0.offset + 1)).reshaped([-1]) }, axis: 0)
+            Tensor.concatenate(
+                xs[0].split(axis: 1, sizes: [1, 3, 2]).enumerated().map { ($0.element * Float($0.offset + 1)).reshaped([-1]) }, axis: 0)
         }, at: [x])
         // Only one piece used: the others get zero gradient.
         checkGradients(of: { $0[0].split(axis: 1, sizes: [1, 3, 2])[1] }, at: [x])

@@ -118,7 +118,9 @@ import Testing
         let eps: Float = 1e-5
         // Reference: view as [N, groups, C/groups·spatial] and normalize the last axis.
         let n = c.shape[0], per = channels / c.groups * spatial
-        let xhat = Self.alongAxis(doubles(x), shape: [n, c.groups, per], axis: -1) { Self.normalizeLine($0, centered: true, eps: Double(eps)) }
+        let xhat = Self.alongAxis(doubles(x), shape: [n, c.groups, per], axis: -1) {
+            Self.normalizeLine($0, centered: true, eps: Double(eps))
+        }
         let wd = doubles(w), bd = doubles(b)
         let expected = xhat.enumerated().map { i, v -> Double in
             let ch = (i / spatial) % channels
@@ -138,7 +140,8 @@ import Testing
         let w = randomTensor([128], seed: 12, low: 0.5, high: 1.5), b = randomTensor([128], seed: 13)
         let xhat = Self.alongAxis(doubles(x), shape: [128, 128], axis: -1) { Self.normalizeLine($0, centered: true, eps: 1e-5) }
         let wd = doubles(w), bd = doubles(b)
-        assertClose(x.layerNorm(weight: w, bias: b, eps: 1e-5), xhat.enumerated().map { $0.element * wd[$0.offset % 128] + bd[$0.offset % 128] },
+        assertClose(x.layerNorm(weight: w, bias: b, eps: 1e-5),
+                    xhat.enumerated().map { $0.element * wd[$0.offset % 128] + bd[$0.offset % 128] },
                     shape: [128, 128], rtol: 1e-5)
         // Backward against the same op built from differentiable primitives.
         let lx = x.requiringGrad(), lw = w.requiringGrad(), lb = b.requiringGrad()

@@ -577,7 +577,8 @@ struct ShardedCheckpointTests {
     @Test func tensorListedButAbsentFromShardIsNamed() throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try writeShards(in: dir, index: #"{"weight_map": {"a": "model-00001-of-00002.safetensors", "c": "model-00001-of-00002.safetensors"}}"#)
+        try writeShards(in: dir, index: #"{"weight_map": {"a": "model-00001-of-00002.safetensors", "#
+                            + #""c": "model-00001-of-00002.safetensors"}}"#)
         let shard = dir.appendingPathComponent("model-00001-of-00002.safetensors")
         #expect(checkpointError(dir) == .tensorMissingFromShard(tensor: "c", file: shard.path))
     }

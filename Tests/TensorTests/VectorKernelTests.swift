@@ -88,7 +88,9 @@ import Testing
                 var o = [Float](repeating: .nan, count: n)
                 let rstd: Float = 0.7
                 weight.withOptionalPointer { wp in bias.withOptionalPointer { bp in unirl_normalize(x, &o, n, mu, rstd, wp, bp, path) } }
-                let exact = (0..<n).map { j in (Double(x[j]) - Double(mu)) * Double(rstd) * Double(weight?[j] ?? 1) + Double(bias?[j] ?? 0) }
+                let exact = (0..<n).map { j in
+                    (Double(x[j]) - Double(mu)) * Double(rstd) * Double(weight?[j] ?? 1) + Double(bias?[j] ?? 0)
+                }
                 #expect(Self.worst(o, exact) < 1e-6)
             }
         }
@@ -158,7 +160,8 @@ import Testing
     func fusedSiluDepthwiseGLUEqualsTheComposition(c: Int, k: Int) {
         let (batch, height, width) = (2, 5, 4)
         let rows = batch * height, h = c / 2
-        let x = Self.inputs(rows * width * c, scale: 3), w = Self.inputs(k * k * c, seed: 5, scale: 1), bias = Self.inputs(c, seed: 6, scale: 1)
+        let x = Self.inputs(rows * width * c, scale: 3)
+        let w = Self.inputs(k * k * c, seed: 5, scale: 1), bias = Self.inputs(c, seed: 6, scale: 1)
         for path in Self.paths {
             var activated = [Float](repeating: 0, count: x.count), mixed = [Float](repeating: 0, count: x.count)
             var expected = [Float](repeating: 0, count: rows * width * h)

@@ -8,7 +8,8 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Print benchmark tables.",
         subcommands: [
-            TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self, RealScaleBench.self,
+            TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self,
+            GRPOStepBench.self, RealScaleBench.self,
         ])
 }
 

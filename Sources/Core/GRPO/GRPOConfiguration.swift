@@ -158,6 +158,15 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
     /// (θ_ema ← d·θ_ema + (1 − d)·θ); ``GRPOTrainer/evaluate(split:samplesPerPrompt:seed:)`` uses it
     /// and checkpoints keep it (flow_grpo's `train.ema`). 0 (the default) keeps none.
     public var emaDecay: Float = 0
+    /// REINFORCE++ with the KL to the reference inside the reward (verl's `algorithm.use_kl_in_reward`):
+    /// every action earns −β·KL_k, KL_k = log π_old − log π_ref, and its advantage is the whitened
+    /// return to go (see ``KLRewardAdvantage``). Only with `advantage_estimator` `reinforce_pp` or
+    /// `reinforce_pp_baseline`; for SDE steps KL_k is the per-denoising-step log-ratio. Independent of
+    /// the loss's KL term `experts.*.beta` (verl's `use_kl_loss`), which stays as set. Default false.
+    public var klInReward: Bool = false
+    /// β of the in-reward KL, fixed over the run (verl's `algorithm.kl_ctrl.kl_coef` with
+    /// `kl_ctrl.type=fixed`; the adaptive controller is not offered). Default 0.001, verl's default.
+    public var klInRewardCoef: Float = 0.001
 
     public init() {}
 
@@ -187,6 +196,8 @@ public struct TrainerSettings: Codable, Sendable, Equatable {
         case rewardWeights = "reward_weights"
         case maskTruncatedCompletions = "mask_truncated_completions"
         case emaDecay = "ema_decay"
+        case klInReward = "kl_in_reward"
+        case klInRewardCoef = "kl_in_reward_coef"
     }
 }
 
@@ -377,6 +388,16 @@ extension GRPOConfiguration {
             !(trainer.rewardAggregation == .normalizeThenSum && trainer.advantageScaling == .perPromptTracker
                 && trainer.advantageEstimator == .grpo),
             "trainer.reward_aggregation", "normalize_then_sum cannot be combined with the per-prompt tracker")
+        try check(
+            trainer.klInRewardCoef >= 0 && trainer.klInRewardCoef.isFinite, "trainer.kl_in_reward_coef", "must be finite and ≥ 0")
+        if trainer.klInReward {
+            try check(
+                [.reinforcePlusPlus, .reinforcePlusPlusBaseline].contains(trainer.advantageEstimator), "trainer.kl_in_reward",
+                "applies only to advantage_estimator reinforce_pp or reinforce_pp_baseline, not \(trainer.advantageEstimator.rawValue)")
+            try check(
+                trainer.rewardAggregation == .sumThenNormalize, "trainer.kl_in_reward",
+                "needs reward_aggregation sum_then_normalize (the KL is added to the summed reward)")
+        }
         for (name, w) in trainer.rewardWeights {
             try check(w.isFinite, "trainer.reward_weights.\(name)", "must be finite")
         }

@@ -74,11 +74,16 @@ extension GRPOTrainer {
         guard !resumeResolved else { return }
         resumeResolved = true
         guard step == 0, !configuration.run.resumeFrom.isEmpty else { return }
-        for name in Checkpoint.removeLeftovers(in: configuration.run.checkpointsDirectory) {
-            logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
+        if isWriter {
+            for name in Checkpoint.removeLeftovers(in: configuration.run.checkpointsDirectory) {
+                logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
+            }
         }
+        // Every rank must read the same checkpoint: rank 0 has finished its clean-up first.
+        try dataParallel?.collective.barrier()
         if let url = configuration.run.resumeCheckpoint() {
             try resume(from: url)
+            try checkReplicasIfDue(force: true)
         } else {
             logger.info("no checkpoint in \(configuration.run.checkpointsDirectory.path); starting fresh")
         }
@@ -114,10 +119,12 @@ extension GRPOTrainer {
         let output = URL(fileURLWithPath: run.outputDir)
         let checkpoints = run.checkpointsDirectory
         try resumeIfRequested()
-        let sink = try metrics ?? MetricsLogger(run: run, directory: output, logger: logger)
+        // Only rank 0 writes or logs metrics; the others keep their history in memory.
+        let sink =
+            try metrics ?? (isWriter ? MetricsLogger(run: run, directory: output, logger: logger) : MetricsLogger(sinks: [], logEvery: 0))
         defer { if metrics == nil { sink.close() } }
         if (step > 0 || !run.resumeFrom.isEmpty) && sink.history.isEmpty { try sink.resume(afterStep: step) }
-        if !run.resumeFrom.isEmpty || run.overwrite {
+        if isWriter && (!run.resumeFrom.isEmpty || run.overwrite) {
             for name in Checkpoint.removeLeftovers(in: checkpoints) {
                 logger.warning("removed \(name), left by an interrupted checkpoint write or prune")
             }
@@ -129,7 +136,7 @@ extension GRPOTrainer {
             if run.onMetricsError == .fail, let lost = sink.lostWrites.first {
                 throw MetricsError.lost(step: lost.step, reason: lost.error)
             }
-            if run.checkpointEvery > 0 && (step % run.checkpointEvery == 0 || step == last) {
+            if isWriter && run.checkpointEvery > 0 && (step % run.checkpointEvery == 0 || step == last) {
                 try saveCheckpoint(to: checkpoints.appendingPathComponent(Checkpoint.directoryName(step: step)))
                 Checkpoint.prune(in: checkpoints, keep: run.keepCheckpoints)
             }

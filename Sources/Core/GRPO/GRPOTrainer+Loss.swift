@@ -28,16 +28,20 @@ struct ExpertLossStatistics {
 
 // The joint surrogate of one expert over a micro-batch.
 extension GRPOTrainer {
+    /// One segment in the loss: its record, its replay on the tape and A_k for each of its actions
+    /// (one repeated value unless `trainer.kl_in_reward` gives per-action advantages).
+    typealias LossItem = (segment: TrajectorySegment, replay: ExpertReplay, advantages: [Float])
+
     /// λ_e·Σ w·ℓ_surrogate + β_e·Σ w·KL over the actions of one expert's segments in a micro-batch,
     /// and the statistics of those actions.
     func expertLoss(
-        _ e: TrainableExpert, items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)],
+        _ e: TrainableExpert, items: [LossItem],
         weights: Tensor
     ) throws -> (loss: Tensor, statistics: ExpertLossStatistics) {
         let s = e.settings
         let logProbs = Tensor.concatenate(items.map { $0.replay.logProbs.reshaped([$0.segment.actionCount]) }, axis: 0)
         let old = Tensor(items.flatMap(\.segment.oldLogProbs))
-        let perActionAdvantage = items.flatMap { [Float](repeating: $0.advantage, count: $0.segment.actionCount) }
+        let perActionAdvantage = items.flatMap(\.advantages)
         let surrogate = ClippedSurrogate(settings: s)
         let lengths = s.importanceSamplingLevel == .sequence ? items.map(\.segment.actionCount) : nil
         let (perAction, ratio) = surrogate.loss(
@@ -104,7 +108,7 @@ extension GRPOTrainer {
     /// interpolated as `torch.quantile`, of the entropies of this micro-batch's tokens. SDE actions
     /// are always kept. `nil` when ρ = 1.
     func highEntropyMask(
-        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], quantile: Float,
+        _ items: [LossItem], quantile: Float,
         expert: String
     ) throws -> [Float]? {
         guard quantile < 1 else { return nil }
@@ -124,7 +128,7 @@ extension GRPOTrainer {
 
     /// Σ w·H over the token actions, on the tape (the entropy bonus of `entropy_coeff`).
     func entropyTerm(
-        _ items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)], weights: Tensor,
+        _ items: [LossItem], weights: Tensor,
         expert: String
     ) throws -> Tensor {
         var parts: [Tensor] = []

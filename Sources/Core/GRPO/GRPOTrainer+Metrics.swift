@@ -11,13 +11,13 @@ extension GRPOTrainer {
     }
 
     func recordRewardMetrics(
-        _ evaluation: RewardEvaluation, trajectories: [Trajectory<S.Output>],
+        _ evaluation: RewardEvaluation, groups sampleGroups: [Int],
         advantages adv: GroupAdvantageResult, into metrics: inout [String: Double]
     ) {
         let scores = evaluation.totals.compactMap(\.value)
         if !scores.isEmpty { metrics["reward"] = scores.reduce(0.0) { $0 + Double($1) } / Double(scores.count) }
         var groups: [Int: [Float]] = [:]
-        for (tr, r) in zip(trajectories, evaluation.totals) { if let v = r.value { groups[tr.promptIndex, default: []].append(v) } }
+        for (g, r) in zip(sampleGroups, evaluation.totals) { if let v = r.value { groups[g, default: []].append(v) } }
         let stds = groups.keys.sorted().compactMap { k -> Double? in
             groups[k]!.count >= 2 ? Double(sampleMeanStd(groups[k]!).1) : nil
         }
@@ -31,7 +31,7 @@ extension GRPOTrainer {
             metrics["rewards/\(c.name)/mean"] = Double(m)
             metrics["rewards/\(c.name)/std"] = Double(s)
         }
-        let a = trajectories.indices.filter { adv.included[$0] }.map { adv.advantages[$0] }
+        let a = sampleGroups.indices.filter { adv.included[$0] }.map { adv.advantages[$0] }
         if !a.isEmpty {
             let (m, s) = populationMeanStd(a)
             metrics["advantages/mean"] = Double(m)

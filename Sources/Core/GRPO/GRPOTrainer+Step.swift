@@ -20,7 +20,7 @@ extension GRPOTrainer {
             e.configureSampling?(SDESamplingPlan(window: s.sdeWindow, trainingStep: step,
                                                  sharedNoiseGroup: s.sameInitialNoise ? t.groupSize : 1))
         }
-        var trajectories = try withoutGrad { try scenario.rollout(prompts, group: t.groupSize, using: &samplingRNG) }
+        var trajectories = try rolloutShare(prompts)
         try check(trajectories, promptCount: prompts.count)
         metrics["time/rollout"] = Date().timeIntervalSince(clock)
 
@@ -46,9 +46,12 @@ extension GRPOTrainer {
         warnings += evaluation.warnings
         metrics["time/reward"] = Date().timeIntervalSince(clock)
 
+        clock = Date()
+        // With data parallelism the advantages are computed over the whole batch on every rank.
+        let (batchEvaluation, groups, localShare) = try gatherRewards(evaluation, groups: trajectories.map(\.promptIndex))
+        evaluation = batchEvaluation
         if !t.rewardWeights.isEmpty { evaluation = evaluation.reweighted(t.rewardWeights) }
-        let keys = trajectories.map { scenario.promptKey(prompts[$0.promptIndex]) }
-        let groups = trajectories.map(\.promptIndex)
+        let keys = groups.map { scenario.promptKey(prompts[$0]) }
         var advantages = GroupAdvantage.compute(
             rewards: evaluation.totals, groups: groups, scaling: t.advantageScaling,
             clip: t.advantageClip, dropZeroStdGroups: t.dropZeroStdGroups, tracker: &tracker, promptKeys: keys,
@@ -58,16 +61,21 @@ extension GRPOTrainer {
                 advantages, evaluation: evaluation, groups: groups, scaling: t.advantageScaling,
                 estimator: t.advantageEstimator, clip: t.advantageClip, weights: t.rewardWeights)
         }
-        recordRewardMetrics(evaluation, trajectories: trajectories, advantages: advantages, into: &metrics)
+        metrics["time/advantages"] = Date().timeIntervalSince(clock)
+        recordRewardMetrics(evaluation, groups: groups, advantages: advantages, into: &metrics)
         recordCompletionMetrics(trajectories, into: &metrics)
 
         clock = Date()
-        try update(&trajectories, advantages: advantages, metrics: &metrics, warnings: &warnings)
+        try update(
+            &trajectories, advantages: advantages.restricted(to: localShare),
+            outcomes: evaluation.totals[localShare].map(\.value), metrics: &metrics, warnings: &warnings)
         metrics["time/update"] = Date().timeIntervalSince(clock)
+        if let dp = dataParallel { metrics["time/allreduce"] = dp.gradientClock.take() }
         updateEMA()
         metrics["time/step"] = Date().timeIntervalSince(stepStart)
 
         step += 1
+        try checkReplicasIfDue()
         for w in warnings { logger.warning("step \(step): \(w)") }
         return StepReport(step: step, metrics: metrics, warnings: warnings)
     }

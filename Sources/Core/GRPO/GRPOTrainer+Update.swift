@@ -7,11 +7,11 @@ extension GRPOTrainer {
 
     func update(
         _ trajectories: inout [Trajectory<S.Output>], advantages adv: GroupAdvantageResult,
-        metrics: inout [String: Double], warnings: inout [String]
+        outcomes: [Float?] = [], metrics: inout [String: Double], warnings: inout [String]
     ) throws {
         let t = configuration.trainer
         let acting = Set(trajectories.flatMap { $0.segments.map(\.expert) })
-        let active = trainable.filter { acting.contains($0.name) }
+        var active = trainable.filter { acting.contains($0.name) }
         for e in trainable {
             e.optimizer.learningRate = e.schedule.rate(base: e.settings.learningRate, step: step)
             metrics[metricName("learning_rate", e.name)] = Double(e.optimizer.learningRate)
@@ -19,29 +19,44 @@ extension GRPOTrainer {
         let included = trajectories.indices.filter { adv.included[$0] }
         metrics["updates/count"] = 0
         metrics["updates/skipped"] = 0
-        guard !active.isEmpty, !included.isEmpty else { return }
+        // With data parallelism: decided over every rank, which all take part in every optimizer step.
+        let (activeAnywhere, includedAnywhere) = try activeEverywhere(active, included: included.count)
+        active = activeAnywhere
+        guard !active.isEmpty, includedAnywhere > 0 else { return }
+        let minibatchCount = dataParallel == nil ? nil : min(t.minibatches, includedAnywhere)
 
         // The longest segment per expert, for dr_grpo's L when max_length is 0.
         var longest: [String: Int] = [:]
         for i in included { for s in trajectories[i].segments { longest[s.expert] = max(longest[s.expert] ?? 0, s.actionCount) } }
+        longest = try longestEverywhere(longest)
 
-        let firstEpoch = partition(epochOrder(included))
+        let firstEpoch = partition(epochOrder(included), minibatches: minibatchCount)
+        let clock = Date()
         try prepareOldAndReference(&trajectories, microBatches: firstEpoch.flatMap { $0 }, active: active, metrics: &metrics)
+        let actionAdvantages = try klInRewardAdvantages(
+            trajectories, advantages: adv, outcomes: outcomes, active: active, metrics: &metrics)
+        metrics["time/old_and_reference"] = Date().timeIntervalSince(clock)
 
         var stats = [String: ExpertLossStatistics]()
         var losses: [Double] = [], norms: [Double] = []
+        var phases = PhaseTimes()
         var skipped = 0
         for epoch in 0..<t.innerEpochs {
-            let parts = epoch == 0 ? firstEpoch : partition(epochOrder(included))
+            let parts = epoch == 0 ? firstEpoch : partition(epochOrder(included), minibatches: minibatchCount)
             for minibatch in parts {
                 let outcome = try optimizerStep(
                     minibatch, trajectories: trajectories, advantages: adv.advantages,
-                    active: active, longest: longest, stats: &stats)
+                    actionAdvantages: actionAdvantages, active: active, longest: longest, stats: &stats)
                 losses.append(outcome.loss)
+                phases.add(outcome.times)
                 if outcome.gradNorm.isFinite { norms.append(Double(outcome.gradNorm)) }
                 if let w = outcome.warning { warnings.append(w); skipped += 1 }
             }
         }
+        metrics["time/replay"] = phases.replay
+        metrics["time/loss"] = phases.loss
+        metrics["time/backward"] = phases.backward
+        metrics["time/optimizer"] = phases.optimizer
         metrics["updates/count"] = Double(losses.count - skipped)
         metrics["updates/skipped"] = Double(skipped)
         metrics["loss"] = losses.reduce(0, +) / Double(max(losses.count, 1))
@@ -75,12 +90,15 @@ extension GRPOTrainer {
     }
 
     /// Splits an epoch into minibatches of micro-batches (contiguous, sizes differing by ≤ 1).
-    func partition(_ order: [Int]) -> [[[Int]]] {
-        func chunks(_ xs: [Int], _ k: Int) -> [[Int]] {
-            let k = max(1, min(k, xs.count))
-            return (0..<k).map { j in Array(xs[(xs.count * j / k)..<(xs.count * (j + 1) / k)]) }.filter { !$0.isEmpty }
+    /// `minibatches` fixes the number of minibatches, some possibly empty (data parallelism: every
+    /// rank takes the same number of optimizer steps).
+    func partition(_ order: [Int], minibatches: Int? = nil) -> [[[Int]]] {
+        func chunks(_ xs: [Int], _ k: Int, keepEmpty: Bool = false) -> [[Int]] {
+            let k = keepEmpty ? max(1, k) : max(1, min(k, xs.count))
+            return (0..<k).map { j in Array(xs[(xs.count * j / k)..<(xs.count * (j + 1) / k)]) }.filter { keepEmpty || !$0.isEmpty }
         }
-        return chunks(order, configuration.trainer.minibatches).map { chunks($0, configuration.trainer.gradientAccumulation) }
+        let parts = minibatches.map { chunks(order, $0, keepEmpty: true) } ?? chunks(order, configuration.trainer.minibatches)
+        return parts.map { chunks($0, configuration.trainer.gradientAccumulation) }
     }
 
     /// Fills in log π_old (recomputed with the first epoch's batching, so that ρ = 1 exactly at
@@ -90,7 +108,9 @@ extension GRPOTrainer {
         active: [TrainableExpert], metrics: inout [String: Double]
     ) throws {
         let names = Set(active.map(\.name))
-        let referenceNames = Set(active.filter { $0.settings.beta > 0 }.map(\.name))
+        // The reference is replayed for the loss's KL (β > 0) and for the KL in the reward.
+        let klInReward = configuration.trainer.klInReward
+        let referenceNames = Set(active.filter { $0.settings.beta > 0 || klInReward }.map(\.name))
         let recompute = configuration.trainer.recomputeOldLogProbs
         var mismatch: [String: Float] = [:]
         try withoutGrad {
@@ -114,7 +134,9 @@ extension GRPOTrainer {
                         for (j, r) in replays[k].enumerated() {
                             switch r {
                             case .tokens(let tr)?: trajectories[i].segments[j].referenceLogProbs = tr.logProbs.scalars
-                            case .sde(let sr)?: trajectories[i].segments[j].referenceMeans = sr.means.detached()
+                            case .sde(let sr)?:
+                                trajectories[i].segments[j].referenceMeans = sr.means.detached()
+                                trajectories[i].segments[j].referenceLogProbs = sr.logProbs.scalars
                             case nil: break
                             }
                         }
@@ -164,17 +186,30 @@ extension GRPOTrainer {
         !(configuration.trainer.maskTruncatedCompletions && segment.isTruncated)
     }
 
+    /// Seconds spent in each phase of the optimizer steps (`time/replay|loss|backward|optimizer`).
+    struct PhaseTimes {
+        var replay = 0.0, loss = 0.0, backward = 0.0, optimizer = 0.0
+        mutating func add(_ o: PhaseTimes) {
+            replay += o.replay
+            loss += o.loss
+            backward += o.backward
+            optimizer += o.optimizer
+        }
+    }
+
     struct StepOutcome {
         var loss: Double
         var gradNorm: Float
         var warning: String?
+        var times = PhaseTimes()
     }
 
     /// One optimizer step over a minibatch: replay with gradients, loss, backward per micro-batch,
-    /// clip, step, with the non-finite guards.
+    /// clip, step, with the non-finite guards. `actionAdvantages` (per trajectory, segment and action)
+    /// replaces the per-trajectory `advantages` when given (`trainer.kl_in_reward`).
     func optimizerStep(
         _ minibatch: [[Int]], trajectories: [Trajectory<S.Output>], advantages: [Float],
-        active: [TrainableExpert], longest: [String: Int],
+        actionAdvantages: [[[Float]]]? = nil, active: [TrainableExpert], longest: [String: Int],
         stats: inout [String: ExpertLossStatistics]
     ) throws -> StepOutcome {
         let aggregation = configuration.trainer.lossAggregation
@@ -190,18 +225,31 @@ extension GRPOTrainer {
                 actionCount[s.expert, default: 0] += s.actionCount
             }
         }
+        let global = try globalNormalisers(minibatch, trajectories: trajectories, segments: segmentCount, actions: actionCount)
+        if let global { (segmentCount, actionCount) = (global.segments, global.actions) }
         let names = Set(active.map(\.name))
         var lossValue = 0.0
         var finite = true
-        for micro in minibatch {
+        var times = PhaseTimes()
+        var clock = Date()
+        /// Adds the seconds since the last call to `phase`.
+        func lap(_ phase: WritableKeyPath<PhaseTimes, Double>) {
+            let now = Date()
+            times[keyPath: phase] += now.timeIntervalSince(clock)
+            clock = now
+        }
+        for (m, micro) in minibatch.enumerated() {
             let batch = micro.map { trajectories[$0] }
+            clock = Date()
             let replays = try replay(batch, experts: names)
+            lap(\.replay)
             var total: Tensor?
             for e in active {
-                var items: [(segment: TrajectorySegment, replay: ExpertReplay, advantage: Float)] = []
+                var items: [LossItem] = []
                 for (k, i) in micro.enumerated() {
                     for (j, s) in batch[k].segments.enumerated() where s.expert == e.name && takesPart(s) {
-                        items.append((s, replays[k][j]!, advantages[i]))
+                        let a = actionAdvantages?[i][j] ?? [Float](repeating: advantages[i], count: s.actionCount)
+                        items.append((s, replays[k][j]!, a))
                     }
                 }
                 guard !items.isEmpty else { continue }
@@ -210,8 +258,8 @@ extension GRPOTrainer {
                     actionCounts: items.map(\.segment.actionCount),
                     trajectories: segmentCount[e.name] ?? 1,
                     actions: actionCount[e.name] ?? 1, maxLength: maxLength,
-                    microBatchActions: items.reduce(0) { $0 + $1.segment.actionCount },
-                    microBatches: minibatch.count,
+                    microBatchActions: global?.microActions[e.name]?[m] ?? items.reduce(0) { $0 + $1.segment.actionCount },
+                    microBatches: global?.microBatches ?? minibatch.count,
                     globalActions: globalActionCount?(e.name, actionCount[e.name] ?? 1))
                 let (term, termStats) = try expertLoss(e, items: items, weights: Tensor(weights))
                 stats[e.name, default: ExpertLossStatistics()].add(termStats)
@@ -220,15 +268,20 @@ extension GRPOTrainer {
             guard let total else { continue }
             let v = total.item
             lossValue += Double(v)
+            lap(\.loss)
             guard v.isFinite else { finite = false; break }
             if total.requiresGrad { total.backward() }
+            lap(\.backward)
         }
+        (lossValue, finite) = try sumOverRanks(loss: lossValue, finite: finite, parameters: allParameters)
+        clock = Date()
 
         let maxNorm = configuration.trainer.maxGradNorm
         let norm = maxNorm > 0 ? clipGradientNorm(allParameters, maxNorm: maxNorm) : gradientNorm(allParameters)
         guard finite, norm.isFinite else {
             let what = finite ? "gradient norm is \(norm)" : "loss is \(lossValue)"
-            return StepOutcome(loss: lossValue, gradNorm: norm, warning: "the \(what); the update is skipped")
+            lap(\.optimizer)
+            return StepOutcome(loss: lossValue, gradNorm: norm, warning: "the \(what); the update is skipped", times: times)
         }
         let stepping = trainable.filter { e in e.parameters.contains { $0.parameter.grad != nil } }
         let savedValues = stepping.flatMap { e in e.parameters.map { ($0.parameter, $0.parameter.value.detached()) } }
@@ -240,10 +293,12 @@ extension GRPOTrainer {
         if let first = bad.first {
             for (p, v) in savedValues { p.assign(v) }
             for (e, s) in zip(stepping, savedStates) { try e.optimizer.load(s) }
+            lap(\.optimizer)
             return StepOutcome(
                 loss: lossValue, gradNorm: norm,
-                warning: "the update would put NaN or infinity into '\(first)'; it is undone")
+                warning: "the update would put NaN or infinity into '\(first)'; it is undone", times: times)
         }
-        return StepOutcome(loss: lossValue, gradNorm: norm, warning: nil)
+        lap(\.optimizer)
+        return StepOutcome(loss: lossValue, gradNorm: norm, warning: nil, times: times)
     }
 }

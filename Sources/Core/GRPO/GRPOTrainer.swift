@@ -67,8 +67,11 @@ public enum TrainerError: Error, CustomStringConvertible {
 /// `clip_ratio/low_mean|high_mean|region_mean`, `clip_ratio/dual_mean` (with `clip_ratio_c`), `entropy`,
 /// `entropy_mask/masked_frac` (with `top_entropy_quantile` < 1), `completions/mean_length|min_length|max_length`,
 /// `completions/clipped_ratio`, `completions/mean|min|max_terminated_length`, `learning_rate`,
-/// `logprob_mismatch/max`; and `loss`, `grad_norm`
-/// (before clipping), `updates/count|skipped`, `time/rollout|reward|update|step` (seconds).
+/// `logprob_mismatch/max`, `reward_kl_penalty` (with `kl_in_reward`; the `advantages/*` metrics are then
+/// those before the KL enters); and `reward_kl_penalty_coeff`, `loss`, `grad_norm`
+/// (before clipping), `updates/count|skipped`, `time/rollout|reward|advantages|update|step` and, inside
+/// `time/update`, `time/old_and_reference|replay|loss|backward|optimizer` (seconds); with data parallelism
+/// `time/allreduce` (seconds summing gradients over the ranks, inside `time/update`).
 ///
 /// ```swift
 /// let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
@@ -84,6 +87,9 @@ public final class GRPOTrainer<S: Scenario> {
     /// process's optimizer step, the number over every data-parallel rank. A data-parallel layer
     /// sets it to an all-reduce sum; `nil` (the default, one process) uses the local count.
     public var globalActionCount: ((_ expert: String, _ localCount: Int) -> Int)?
+    /// Data-parallel training over the ranks of a ``Collective`` (see ``DataParallel``); nil for
+    /// one process. Set before the first step.
+    public var dataParallel: DataParallel?
     /// The generator of prompt draws and rollouts.
     public internal(set) var samplingRNG: RandomState
     /// The generator of minibatch shuffles.
@@ -98,7 +104,8 @@ public final class GRPOTrainer<S: Scenario> {
 
     let trainPrompts: [S.Prompt]
     var trainable: [TrainableExpert] = []
-    /// The frozen reference's value of every trainable parameter (when some β > 0).
+    /// The frozen reference's value of every trainable parameter (when some β > 0 or with
+    /// `trainer.kl_in_reward`).
     var referenceValues: [ObjectIdentifier: Tensor] = [:]
     /// The moving average of every trainable parameter (when `trainer.ema_decay` > 0).
     var emaValues: [ObjectIdentifier: Tensor] = [:]
@@ -177,7 +184,7 @@ public final class GRPOTrainer<S: Scenario> {
         if configuration.trainer.emaDecay > 0 {
             for e in trainable { for (_, p) in e.parameters { emaValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
-        if trainable.contains(where: { $0.settings.beta > 0 }) {
+        if trainable.contains(where: { $0.settings.beta > 0 }) || configuration.trainer.klInReward {
             for e in trainable { for (_, p) in e.parameters { referenceValues[ObjectIdentifier(p)] = p.value.detached() } }
         }
     }

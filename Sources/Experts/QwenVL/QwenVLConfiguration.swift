@@ -51,7 +51,9 @@ public struct QwenVLConfiguration: Sendable, Equatable {
         var textObject: [String: Any]
         if let nested = top["text_config"] as? [String: Any] {
             textObject = nested
-            let unknown = top.keys.filter { !topLevelKeys.contains($0) && !standardIgnoredConfigurationKeys.contains($0) && !$0.hasPrefix("_") }
+            let unknown = top.keys.filter {
+                !topLevelKeys.contains($0) && !standardIgnoredConfigurationKeys.contains($0) && !$0.hasPrefix("_")
+            }
             guard unknown.isEmpty else { throw ModelConfigurationError.unknownKeys(path: path, keys: unknown.sorted()) }
         } else {
             textObject = top.filter { !["text_config", "vision_config", "image_token_id", "video_token_id", "vision_start_token_id",
@@ -89,7 +91,8 @@ public struct QwenVLConfiguration: Sendable, Equatable {
             throw ModelConfigurationError.inconsistent("mrope_section \(mrope) must hold 3 counts adding up to head_dim/2 = \(headDim / 2)")
         }
         guard vision.outHiddenSize == text.hiddenSize else {
-            throw ModelConfigurationError.inconsistent("vision out_hidden_size \(vision.outHiddenSize) ≠ text hidden_size \(text.hiddenSize)")
+            throw ModelConfigurationError.inconsistent(
+                "vision out_hidden_size \(vision.outHiddenSize) ≠ text hidden_size \(text.hiddenSize)")
         }
         return QwenVLConfiguration(text: text, vision: vision, mropeSection: mrope,
                                    imageTokenID: top["image_token_id"] as? Int ?? 151_655,

@@ -190,7 +190,8 @@ enum SanaKernels {
     static func siluDepthwiseGLU(tokens x: Tensor, height: Int, width: Int, weight: Tensor, bias: Tensor?) -> Tensor {
         let (b, n, c) = (x.shape[0], x.shape[1], x.shape[2])
         let k = weight.shape[2], taps = k * k
-        precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1 && k <= UNIRL_MAX_KERNEL && c % 2 == 0,
+        precondition(x.rank == 3 && n == height * width && weight.shape == [c, 1, k, k] && k % 2 == 1
+                        && k <= UNIRL_MAX_KERNEL && c % 2 == 0,
                      "silu-depthwise-glu: tokens \(x.shape) of \(height) × \(width), weight \(weight.shape)")
         let wT = tapsFirst(weight)
         let xp = x.storage.pointer, wp = wT.storage.pointer, bp = bias?.storage.pointer
@@ -200,7 +201,8 @@ enum SanaKernels {
             Parallel.forEachRange(b * height, costPerItem: width * c * (taps * 2 + 30)) { rows in
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
                 defer { scratch.deallocate() }
-                unirl_silu_depthwise_glu_rows(xp, wp, bp, o, scratch, height, width, c, k, rows.lowerBound, rows.upperBound, UNIRL_PATH_AUTO)
+                unirl_silu_depthwise_glu_rows(xp, wp, bp, o, scratch, height, width, c, k, rows.lowerBound, rows.upperBound,
+                                              UNIRL_PATH_AUTO)
             }
         }
     }
@@ -219,7 +221,8 @@ enum SanaKernels {
     /// first, second)` adds row `row`'s contribution. Rows are cut into per-thread chunks whose
     /// partial sums are added in chunk order, so results do not depend on scheduling.
     private static func rowSums(b: Int, n: Int, c: Int,
-                                _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> (first: Tensor, second: Tensor) {
+                                _ body: (Int, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) -> Void)
+        -> (first: Tensor, second: Tensor) {
         let rows = b * n, chunks = Swift.max(1, Swift.min(Parallel.threadCount, rows))
         let size = b * c
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * 2 * size)

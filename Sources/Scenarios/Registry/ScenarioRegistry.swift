@@ -17,18 +17,23 @@ public enum ScenarioRegistryError: Error, CustomStringConvertible, Equatable {
 public struct AnyScenarioPack: Sendable {
     public let name: String
     public let summary: String
-    private let runPack: @Sendable (URL?, [String]) async throws -> ScenarioSummary
+    private let runPack: @Sendable (URL?, [String], DataParallel?) async throws -> ScenarioSummary
 
     public init<P: ScenarioPack>(_ pack: P) {
         name = pack.name
         summary = pack.summary
-        runPack = { try await ScenarioRunner(pack: pack).run(configFile: $0, overrides: $1) }
+        runPack = { file, overrides, dataParallel in
+            var runner = ScenarioRunner(pack: pack)
+            runner.dataParallel = dataParallel
+            return try await runner.run(configFile: file, overrides: overrides)
+        }
     }
 
-    /// Runs the pack: defaults < `configFile` < `overrides`.
+    /// Runs the pack: defaults < `configFile` < `overrides`; data-parallel over the ranks of
+    /// `dataParallel` when given.
     @discardableResult
-    public func run(configFile: URL?, overrides: [String]) async throws -> ScenarioSummary {
-        try await runPack(configFile, overrides)
+    public func run(configFile: URL?, overrides: [String], dataParallel: DataParallel? = nil) async throws -> ScenarioSummary {
+        try await runPack(configFile, overrides, dataParallel)
     }
 }
 
@@ -42,7 +47,7 @@ public final class ScenarioRegistry: Sendable {
     public init() { packs = Mutex([:]) }
 
     /// The bundled scenarios: `toy-tokens`, `toy-flow`, `jpeg-compressibility`, `jpeg-incompressibility`,
-    /// `t2i`, `text`, `vqa`, `cot-t2i`, `reflection`.
+    /// `t2i`, `cycle-edit`, `text`, `vqa`, `cot-t2i`, `reflection`.
     public static let shared: ScenarioRegistry = {
         let registry = ScenarioRegistry()
         registry.register(ToyTokensPack())
@@ -50,6 +55,7 @@ public final class ScenarioRegistry: Sendable {
         registry.register(JPEGPack(direction: .compressibility))
         registry.register(JPEGPack(direction: .incompressibility))
         registry.register(TextToImagePack())
+        registry.register(CycleEditPack())
         registry.register(AnswerPack(task: .text))
         registry.register(AnswerPack(task: .vqa))
         registry.register(ChainOfThoughtPack())

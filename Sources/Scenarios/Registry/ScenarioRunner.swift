@@ -12,10 +12,15 @@ import UniRLTensor
 ///    a model or checkpoint that fails to load leaves nothing behind — then evaluates (start),
 ///    trains, evaluates (end);
 /// 4. writes `reward_curve.png`, the pack's report and `summary.json`.
+///
+/// With ``dataParallel`` (`mpirun -np N unirl train …`) every rank trains; only rank 0 checks and
+/// writes `output_dir`, evaluates and logs (the others return a summary with NaN metrics).
 public struct ScenarioRunner<Pack: ScenarioPack> {
     public let pack: Pack
     /// Where progress lines go (standard output by default).
     public var log: @Sendable (String) -> Void = { print($0) }
+    /// The ranks to train with; nil for one process.
+    public var dataParallel: DataParallel?
 
     public init(pack: Pack) { self.pack = pack }
 
@@ -48,15 +53,18 @@ public struct ScenarioRunner<Pack: ScenarioPack> {
         let start = Date()
         let resolved = try resolve(configFile: configFile, overrides: overrides)
         let configuration = resolved.configuration
-        try configuration.run.checkOutputDirectory()
+        let writer = dataParallel?.collective.isWriter ?? true
         let output = URL(fileURLWithPath: configuration.run.outputDir)
+        if writer { try configuration.run.checkOutputDirectory() }
 
         // Everything that can fail on bad input (the model, the trainer, the checkpoint) loads
         // before the output folder exists, so a failed start leaves nothing behind.
         let scenario = try pack.makeScenario(settings: resolved.scenario, configuration: configuration)
         let trainer = try GRPOTrainer(scenario: scenario, configuration: configuration)
         trainer.scenarioSettings = try ConfigNode.encoding(resolved.scenario)
+        trainer.dataParallel = dataParallel
         try trainer.resumeIfRequested()
+        guard writer else { return try await trainWithoutWriting(trainer, steps: configuration.run.steps, start: start) }
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         let t = configuration.trainer
         log("\(pack.name): \(configuration.run.steps) GRPO steps of \(t.promptsPerStep) prompts × \(t.groupSize) samples"
@@ -104,6 +112,17 @@ public struct ScenarioRunner<Pack: ScenarioPack> {
         log(String(format: "%@ %.4f → %.4f in %.0f s; reward_curve.png, summary.json, metrics.jsonl in %@",
                    pack.metricName, before.metric, after.metric, summary.seconds, output.path))
         return summary
+    }
+}
+
+extension ScenarioRunner {
+    /// A rank other than 0: trains in step with rank 0, writing nothing.
+    private func trainWithoutWriting<S: Scenario>(_ trainer: GRPOTrainer<S>, steps: Int, start: Date) async throws
+        -> ScenarioSummary
+    {
+        try await trainer.train(metrics: MetricsLogger(sinks: [], logEvery: 0))
+        return ScenarioSummary(scenario: pack.name, metric: pack.metricName, before: .nan, after: .nan, evalPrompts: 0,
+                               steps: trainer.step, seconds: Date().timeIntervalSince(start), trainRewards: [], extra: [:])
     }
 }
 

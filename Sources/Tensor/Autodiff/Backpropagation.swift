@@ -41,7 +41,8 @@ public enum Autodiff {
                     continue
                 }
                 let inputGrads = pullback(g)
-                precondition(inputGrads.count == node.inputs.count, "\(node.name): pullback returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
+                precondition(inputGrads.count == node.inputs.count,
+                             "\(node.name): pullback returned \(inputGrads.count) gradients for \(node.inputs.count) inputs")
                 for (input, grad) in zip(node.inputs, inputGrads) {
                     guard let input, let grad else { continue }
                     let key = ObjectIdentifier(input)

@@ -57,7 +57,8 @@ public enum SafeTensors {
             UnsafeMutableRawBufferPointer(rebasing: out[8..<(8 + header.count)]).copyBytes(from: header)
             let base = 8 + header.count
             for ((_, entry), span) in zip(ordered, spans) {
-                storeElements(entry, into: UnsafeMutableRawBufferPointer(rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
+                storeElements(entry, into: UnsafeMutableRawBufferPointer(
+                    rebasing: out[(base + span.lowerBound)..<(base + span.upperBound)]))
             }
         }
         return data

@@ -54,7 +54,10 @@ extension Tensor {
                             let row = scores + i * s
                             if let addp { let a = addp + (bh * t + i) * s; for j in 0..<s { row[j] += a[j] } }
                             if let padp { let pm = padp + bi * s; for j in 0..<s where pm[j] == 0 { row[j] = -.infinity } }
-                            if mask.causal { let lim = i + causalOffset; if lim + 1 < s { for j in Swift.max(lim + 1, 0)..<s { row[j] = -.infinity } } }
+                            if mask.causal {
+                                let lim = i + causalOffset
+                                if lim + 1 < s { for j in Swift.max(lim + 1, 0)..<s { row[j] = -.infinity } }
+                            }
                             softmaxRow(row, row, s)
                         }
                         sgemm(scores, transposeA: false, vp + kvh * s * dv, transposeB: false, o + bh * t * dv, m: t, n: dv, k: s)

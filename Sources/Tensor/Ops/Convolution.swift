@@ -173,7 +173,9 @@ extension Tensor {
                                       oi + gi * g.outPerGroup * outPlane, m: g.outPerGroup, n: outPlane, k: g.colRows)
                             }
                         }
-                        if let bp { for c in 0..<g.outChannels { let row = oi + c * outPlane; let b = bp[c]; for j in 0..<outPlane { row[j] += b } } }
+                        if let bp {
+                            for c in 0..<g.outChannels { let row = oi + c * outPlane; let b = bp[c]; for j in 0..<outPlane { row[j] += b } }
+                        }
                     }
                 }
             }

@@ -58,7 +58,8 @@ extension Tensor {
         let k = transposeSelf ? shape[rank - 2] : shape[rank - 1]
         let kb = transposeOther ? other.shape[other.rank - 1] : other.shape[other.rank - 2]
         let n = transposeOther ? other.shape[other.rank - 2] : other.shape[other.rank - 1]
-        precondition(k == kb, "matmul inner sizes differ: \(shape)\(transposeSelf ? "ᵀ" : "") · \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        precondition(k == kb,
+                     "matmul inner sizes differ: \(shape)\(transposeSelf ? "ᵀ" : "") · \(other.shape)\(transposeOther ? "ᵀ" : "")")
         let batchA = Array(shape.dropLast(2)), batchB = Array(other.shape.dropLast(2))
         guard let batch = broadcastShape(batchA, batchB) else {
             preconditionFailure("matmul batch shapes \(batchA) and \(batchB) cannot be broadcast")

@@ -34,15 +34,20 @@ extension Tensor {
     public func pixelShuffle(_ r: Int) -> Tensor {
         precondition(rank == 4 && shape[1] % (r * r) == 0, "pixel_shuffle(\(r)) needs [N, C·\(r * r), H, W], got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1] / (r * r), shape[2], shape[3])
-        let out = Tensor(shape: [n, c, h * r, w * r]) { shuffle(storage.pointer, $0.baseAddress!, n: n, c: c, h: h, w: w, r: r, toSpread: true) }
+        let out = Tensor(shape: [n, c, h * r, w * r]) {
+            shuffle(storage.pointer, $0.baseAddress!, n: n, c: c, h: h, w: w, r: r, toSpread: true)
+        }
         return Tensor.record("pixel_shuffle", result: out, inputs: [self]) { g in [g.pixelUnshuffle(r)] }
     }
 
     /// [N, C, H·r, W·r] → [N, C·r², H, W], the inverse of ``pixelShuffle(_:)``.
     public func pixelUnshuffle(_ r: Int) -> Tensor {
-        precondition(rank == 4 && shape[2] % r == 0 && shape[3] % r == 0, "pixel_unshuffle(\(r)) needs H and W divisible by \(r), got \(shape)")
+        precondition(rank == 4 && shape[2] % r == 0 && shape[3] % r == 0,
+                     "pixel_unshuffle(\(r)) needs H and W divisible by \(r), got \(shape)")
         let (n, c, h, w) = (shape[0], shape[1], shape[2] / r, shape[3] / r)
-        let out = Tensor(shape: [n, c * r * r, h, w]) { shuffle(storage.pointer, $0.baseAddress!, n: n, c: c, h: h, w: w, r: r, toSpread: false) }
+        let out = Tensor(shape: [n, c * r * r, h, w]) {
+            shuffle(storage.pointer, $0.baseAddress!, n: n, c: c, h: h, w: w, r: r, toSpread: false)
+        }
         return Tensor.record("pixel_unshuffle", result: out, inputs: [self]) { g in [g.pixelShuffle(r)] }
     }
 

@@ -100,7 +100,8 @@ public enum RotaryEmbedding {
     /// stream (temporal, height, width), each of length T; frequency i takes its angle from the
     /// stream whose section contains i, sections given as counts of frequencies (e.g. [16, 24, 24]).
     /// Follows transformers' `apply_multimodal_rotary_pos_emb` (models/qwen2_5_vl/modeling_qwen2_5_vl.py).
-    public static func multiSectionTables(positions: [[Int]], sections: [Int], dimension d: Int, theta: Float) -> (cos: Tensor, sin: Tensor) {
+    public static func multiSectionTables(positions: [[Int]], sections: [Int], dimension d: Int,
+                                          theta: Float) -> (cos: Tensor, sin: Tensor) {
         precondition(sections.reduce(0, +) == d / 2, "rotary sections \(sections) must add up to \(d / 2)")
         precondition(positions.count == sections.count, "\(positions.count) position streams for \(sections.count) sections")
         let inv = inverseFrequencies(dimension: d, theta: theta)

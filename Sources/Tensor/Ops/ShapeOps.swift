@@ -63,7 +63,8 @@ extension Tensor {
     /// Elements `range` of dimension `axis`.
     public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
         let ax = normalizeAxis(axis, rank: rank)
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax], "slice \(range) out of bounds for axis \(axis) of size \(shape[ax])")
+        precondition(range.lowerBound >= 0 && range.upperBound <= shape[ax],
+                     "slice \(range) out of bounds for axis \(axis) of size \(shape[ax])")
         if range.count == shape[ax] { return self }
         let outer = shape[..<ax].reduce(1, *), inner = shape[(ax + 1)...].reduce(1, *), n = shape[ax]
         var outShape = shape; outShape[ax] = range.count

@@ -135,7 +135,9 @@ import UniRLTensor
         let lm = Self.qwen2()
         var rng = RandomState(seed: 0)
         let right = TokenBatch(ids: [1, 2, 0], attentionMask: [1, 1, 0], batch: 1)
-        #expect(throws: GenerationError.rightPadded(row: 0)) { try TokenGenerator(lm).generate(right, options: .greedy(maxNewTokens: 2), using: &rng) }
+        #expect(throws: GenerationError.rightPadded(row: 0)) {
+            try TokenGenerator(lm).generate(right, options: .greedy(maxNewTokens: 2), using: &rng)
+        }
         #expect(throws: GenerationError.self) {
             try TokenGenerator(lm).generate(Self.prompts, options: GenerationOptions(topP: 0), using: &rng)
         }

@@ -16,7 +16,8 @@ import UniRLTensor
         let info = try inputs.tensorInfo(named: "input_ids")
         let b = info.shape[0]
         let images = inputs.contains("pixel_values")
-            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"), grids: try inputs.integers(named: "image_grid_thw"))
+            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"),
+                                   grids: try inputs.integers(named: "image_grid_thw"))
             : []
         let batch = TokenBatch(ids: try inputs.integers(named: "input_ids"), attentionMask: try inputs.integers(named: "attention_mask"),
                                batch: b, images: images)

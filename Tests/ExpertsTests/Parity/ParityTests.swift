@@ -21,7 +21,8 @@ import UniRLTensor
                 }
                 let outcome = try c.evaluate(runner)
                 let grads = outcome.worstGradient.map { String(format: " gradients %.3g", $0) } ?? ""
-                line = "\(c.name) \(outcome.passed ? "ok" : "FAIL") outputs \(String(format: "%.3g", outcome.worstOutput))\(grads)\(outcome.detail.isEmpty ? "" : " — " + outcome.detail)"
+                let detail = outcome.detail.isEmpty ? "" : " — " + outcome.detail
+                line = "\(c.name) \(outcome.passed ? "ok" : "FAIL") outputs \(String(format: "%.3g", outcome.worstOutput))\(grads)\(detail)"
                 if !outcome.passed { failures.append(line) }
             } catch {
                 line = "\(url.lastPathComponent) FAIL \(error)"

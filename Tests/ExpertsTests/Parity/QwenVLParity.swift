@@ -16,7 +16,8 @@ enum QwenVLParity {
         let ids = try inputs.integers(named: "input_ids")
         let mask = inputs.contains("attention_mask") ? try inputs.integers(named: "attention_mask") : [Int](repeating: 1, count: b * t)
         let images = inputs.contains("pixel_values")
-            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"), grids: try inputs.integers(named: "image_grid_thw"))
+            ? ProcessedImage.split(pixelValues: try inputs.tensor(named: "pixel_values"),
+                                   grids: try inputs.integers(named: "image_grid_thw"))
             : []
         let batch = TokenBatch(ids: ids, attentionMask: mask, batch: b, images: images)
         let positions = images.isEmpty ? PositionIDs.sequential(batch: b, length: t) : try model.positionIDs(for: batch)

@@ -79,7 +79,9 @@ import UniRLTensor
         print("QwenPolicy GRPO: share of token 7 \(before) → \(after)")
         #expect(after > before + 0.2)
         // The importance ratio is exactly 1 before the first update (recorded == replayed).
-        let ratios = (first?.metrics ?? [:]).filter { ($0.key.hasSuffix("ratio/min") || $0.key.hasSuffix("ratio/max")) && !$0.key.contains("clip") }
+        let ratios = (first?.metrics ?? [:]).filter {
+            ($0.key.hasSuffix("ratio/min") || $0.key.hasSuffix("ratio/max")) && !$0.key.contains("clip")
+        }
         #expect(ratios.count == 2)
         for (_, r) in ratios { #expect(abs(r - 1) < 1e-5) }
     }

@@ -77,7 +77,9 @@ import UniRLTensor
         #expect(throws: ModelConfigurationError.self) {
             try decode { o in var v = o["vision_config"] as! [String: Any]; v["window_sizes"] = 1; o["vision_config"] = v }
         }
-        #expect(throws: ModelConfigurationError.self) { try decode { $0["rope_scaling"] = ["type": "mrope", "mrope_section": [16, 24, 20]] } }
+        #expect(throws: ModelConfigurationError.self) {
+            try decode { $0["rope_scaling"] = ["type": "mrope", "mrope_section": [16, 24, 20]] }
+        }
         #expect(throws: ModelConfigurationError.self) { try decode { $0["use_sliding_window"] = true } }
         #expect(throws: ModelConfigurationError.self) { try decode { $0.removeValue(forKey: "vision_config") } }
         #expect(throws: ModelConfigurationError.self) {

@@ -16,7 +16,10 @@ import UniRLTensor
         #expect(recorded, sourceLocation: sourceLocation)
         for (i, r) in reports.enumerated() {
             #expect(r.failure == nil && r.worstRatio < 1e-2,
-                    "input \(i) \(r.shape): ratio \(r.worstRatio) at \(r.worstIndex) (analytic \(r.analytic), numeric \(r.numeric)) \(r.failure ?? "")",
+                    """
+                    input \(i) \(r.shape): ratio \(r.worstRatio) at \(r.worstIndex) \
+                    (analytic \(r.analytic), numeric \(r.numeric)) \(r.failure ?? "")
+                    """,
                     sourceLocation: sourceLocation)
         }
     }
@@ -25,8 +28,10 @@ import UniRLTensor
     func depthwiseConvolutionOnTokens(channels c: Int) {
         let (height, width) = (3, 4)
         let x = Self.random([2, height * width, c], seed: 1), w = Self.random([c, 1, 3, 3], seed: 2), b = Self.random([c], seed: 3)
-        Self.expectClose({ SanaKernels.depthwiseConvolution(tokens: $0[0], height: height, width: width, weight: $0[1], bias: $0[2]) }, [x, w, b])
-        Self.expectClose({ SanaKernels.depthwiseConvolution(tokens: $0[0], height: height, width: width, weight: $0[1], bias: nil) }, [x, w])
+        Self.expectClose({ SanaKernels.depthwiseConvolution(tokens: $0[0], height: height, width: width, weight: $0[1], bias: $0[2]) },
+                         [x, w, b])
+        Self.expectClose({ SanaKernels.depthwiseConvolution(tokens: $0[0], height: height, width: width, weight: $0[1], bias: nil) },
+                         [x, w])
     }
 
     @Test func depthwiseConvolutionEqualsTheEngineConvolution() {
@@ -44,8 +49,10 @@ import UniRLTensor
     @Test(arguments: [10, 74])
     func fusedInferencePathEqualsTheTapedOps(channels c: Int) {
         let (height, width) = (4, 3)
-        let x = Self.random([2, height * width, c], seed: 13, scale: 3), w = Self.random([c, 1, 3, 3], seed: 14), b = Self.random([c], seed: 15)
-        let taped = SanaKernels.gatedLinearUnit(SanaKernels.depthwiseConvolution(tokens: x.silu(), height: height, width: width, weight: w, bias: b))
+        let x = Self.random([2, height * width, c], seed: 13, scale: 3)
+        let w = Self.random([c, 1, 3, 3], seed: 14), b = Self.random([c], seed: 15)
+        let taped = SanaKernels.gatedLinearUnit(
+            SanaKernels.depthwiseConvolution(tokens: x.silu(), height: height, width: width, weight: w, bias: b))
         let fused = SanaKernels.siluDepthwiseGLU(tokens: x, height: height, width: width, weight: w, bias: b)
         #expect(fused.shape == taped.shape)
         // Equal up to rounding: where the parallel split cuts a row decides which elements take the

@@ -9,18 +9,21 @@ import UniRLExperts
     @Test func tokenizerChatTemplateRendersChatML() {
         let messages = [ChatMessage(role: .user, parts: [.image, .text("How many circles?")]), ChatMessage(role: .assistant, "Three.")]
         #expect(QwenChatTemplate.render(messages, addGenerationPrompt: false) == """
-            <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>How many circles?<|im_end|>\n<|im_start|>assistant\nThree.<|im_end|>\n
+            <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>\
+            How many circles?<|im_end|>\n<|im_start|>assistant\nThree.<|im_end|>\n
             """)
         #expect(QwenChatTemplate.render([ChatMessage(role: "user", "hi")], addGenerationPrompt: true) == """
             <|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n
             """)
         // A system message of our own replaces the default; only a first system message counts.
-        #expect(QwenChatTemplate.render([ChatMessage(role: .system, "Be brief."), ChatMessage(role: .user, "hi")], addGenerationPrompt: false)
+        #expect(QwenChatTemplate.render([ChatMessage(role: .system, "Be brief."), ChatMessage(role: .user, "hi")],
+                                        addGenerationPrompt: false)
                 == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n")
         #expect(QwenChatTemplate.render([], addGenerationPrompt: true) == "<|im_start|>assistant\n")
         let vision = [ChatMessage(role: .user, parts: [.image, .video, .image, .text("Compare.")])]
         #expect(QwenChatTemplate.render(vision, addGenerationPrompt: false, addVisionID: true, imagePadCounts: [2, 1]).hasSuffix("""
-            <|im_start|>user\nPicture 1: <|vision_start|><|image_pad|><|image_pad|><|vision_end|>Video 1: <|vision_start|><|video_pad|><|vision_end|>\
+            <|im_start|>user\nPicture 1: <|vision_start|><|image_pad|><|image_pad|><|vision_end|>\
+            Video 1: <|vision_start|><|video_pad|><|vision_end|>\
             Picture 2: <|vision_start|><|image_pad|><|vision_end|>Compare.<|im_end|>\n
             """))
     }
@@ -38,11 +41,14 @@ import UniRLExperts
     @Test func tokenizerAssistantMaskCoversRepliesOnly() throws {
         let qwen = try Self.qwen.get()
         let messages = [ChatMessage(role: .user, "2+2?"), ChatMessage(role: .assistant, "4"),
-                        ChatMessage(role: .user, parts: [.image, .text("And this?")]), ChatMessage(role: .assistant, "\n\nA cafe\u{301}, surely.")]
+                        ChatMessage(role: .user, parts: [.image, .text("And this?")]),
+                        ChatMessage(role: .assistant, "\n\nA cafe\u{301}, surely.")]
         let (ids, mask) = qwen.encodeForTraining(messages)
         #expect(ids.count == mask.count)
         #expect(ids == qwen.encode(conversation: messages.map { m in
-            ChatMessage(role: m.role, parts: m.parts.map { if case .text(let s) = $0 { .text(s.precomposedStringWithCanonicalMapping) } else { $0 } })
+            ChatMessage(role: m.role, parts: m.parts.map {
+                if case .text(let s) = $0 { .text(s.precomposedStringWithCanonicalMapping) } else { $0 }
+            })
         }, addGenerationPrompt: false))
         // Masked runs, decoded: each reply and its <|im_end|> (a reply starting with newlines shares its
         // first token with the template's "\n").

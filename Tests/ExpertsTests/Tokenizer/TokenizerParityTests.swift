@@ -13,7 +13,8 @@ import UniRLExperts
             count += 1
             if first == nil {
                 let at = zip(ours, expected).prefix { $0 == $1 }.count
-                first = "\(text.debugDescription): ours \(Array(ours[at...].prefix(8))) vs \(Array(expected[at...].prefix(8))) from token \(at)"
+                first = "\(text.debugDescription): ours \(Array(ours[at...].prefix(8))) "
+                    + "vs \(Array(expected[at...].prefix(8))) from token \(at)"
             }
         }
         return (count, first)
@@ -26,7 +27,8 @@ import UniRLExperts
         let (count, first) = Self.mismatches(corpus.map { ($0.text, $0.ids) }) { tok.encode($0) }
         #expect(count == 0, "\(count) of \(corpus.count) strings differ from tiktoken; first: \(first ?? "")")
         let notRoundTripping = corpus.filter { (try? tok.decode(tok.encode($0.text))) != $0.text }
-        #expect(notRoundTripping.isEmpty, "decode(encode(s)) != s for \(notRoundTripping.count); first: \(notRoundTripping.first?.text.debugDescription ?? "")")
+        #expect(notRoundTripping.isEmpty,
+                "decode(encode(s)) != s for \(notRoundTripping.count); first: \(notRoundTripping.first?.text.debugDescription ?? "")")
     }
 
     @Test func tokenizerCl100kSplitEqualsTiktoken() throws {
@@ -75,7 +77,8 @@ import UniRLExperts
         let lines = try String(contentsOf: TokenizerFixtures.folder.appendingPathComponent("ignore_merges_corpus.jsonl"), encoding: .utf8)
         let row = try lines.split(separator: "\n").map { try JSONDecoder().decode(Row.self, from: Data($0.utf8)) }
             .first { $0.ignore_merges == ignoreMerges }!
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: TokenizerFixtures.folder.appendingPathComponent("ignore_merges.json"))) as! [String: Any]
+        var json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: TokenizerFixtures.folder.appendingPathComponent("ignore_merges.json"))) as! [String: Any]
         var model = json["model"] as! [String: Any]
         model["ignore_merges"] = ignoreMerges
         json["model"] = model

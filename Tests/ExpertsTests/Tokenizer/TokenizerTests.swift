@@ -87,12 +87,16 @@ import UniRLExperts
         #expect(throws: TokenizerError.malformedRanks(line: 1, reason: "invalid base64")) { try load("YWJ 0\n") }
         #expect(throws: TokenizerError.malformedRanks(line: 1, reason: "expected 'base64 rank'")) { try load("YWI=\n") }
         #expect(throws: TokenizerError.malformedRanks(line: 1, reason: "rank is not a non-negative integer")) { try load("YWI= x\n") }
-        #expect(throws: TokenizerError.malformedRanks(line: 257, reason: "rank 3 repeated")) { try load(TokenizerFixtures.byteRanks(["YWI= 3"])) }
+        #expect(throws: TokenizerError.malformedRanks(line: 257, reason: "rank 3 repeated")) {
+            try load(TokenizerFixtures.byteRanks(["YWI= 3"]))
+        }
         #expect(throws: TokenizerError.self) { try load(TokenizerFixtures.byteRanks(["YQ== 300"])) }      // bytes of "a" twice
         #expect(throws: TokenizerError.unsupported("a byte-level vocabulary without a token for byte 255")) {
             try load(TokenizerFixtures.byteRanks().split(separator: "\n").dropLast().joined(separator: "\n"))
         }
-        #expect(throws: TokenizerError.self) { try BPETokenizer(tiktokenRanks: Data(TokenizerFixtures.byteRanks().utf8), specialTokens: ["<x>": 5]) }
+        #expect(throws: TokenizerError.self) {
+            try BPETokenizer(tiktokenRanks: Data(TokenizerFixtures.byteRanks().utf8), specialTokens: ["<x>": 5])
+        }
         #expect(throws: TokenizerError.unreadable(path: "/nonexistent/r.tiktoken", reason: "")) {
             do { _ = try BPETokenizer(tiktokenRanks: URL(fileURLWithPath: "/nonexistent/r.tiktoken"), specialTokens: [:]) }
             catch TokenizerError.unreadable(let p, _) { throw TokenizerError.unreadable(path: p, reason: "") }
@@ -103,7 +107,8 @@ import UniRLExperts
     }
 
     @Test func tokenizerJSONErrorsAreTyped() throws {
-        let base = try JSONSerialization.jsonObject(with: Data(contentsOf: TokenizerFixtures.folder.appendingPathComponent("ignore_merges.json"))) as! [String: Any]
+        let base = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: TokenizerFixtures.folder.appendingPathComponent("ignore_merges.json"))) as! [String: Any]
         func load(_ edit: (inout [String: Any], inout [String: Any]) -> Void) throws {
             var root = base, model = base["model"] as! [String: Any]
             edit(&root, &model)
@@ -117,8 +122,12 @@ import UniRLExperts
         #expect(throws: malformed("missing 'model.merges'")) { try load { _, m in m["merges"] = nil } }
         #expect(throws: TokenizerError.unsupported("model type 'WordPiece' (only BPE)")) { try load { _, m in m["type"] = "WordPiece" } }
         #expect(throws: TokenizerError.unsupported("BPE byte_fallback")) { try load { _, m in m["byte_fallback"] = true } }
-        #expect(throws: TokenizerError.unsupported("normalizer 'NFKC' (only NFC)")) { try load { r, _ in r["normalizer"] = ["type": "NFKC"] } }
-        #expect(throws: TokenizerError.unsupported("decoder 'Metaspace' (only ByteLevel)")) { try load { r, _ in r["decoder"] = ["type": "Metaspace"] } }
+        #expect(throws: TokenizerError.unsupported("normalizer 'NFKC' (only NFC)")) {
+            try load { r, _ in r["normalizer"] = ["type": "NFKC"] }
+        }
+        #expect(throws: TokenizerError.unsupported("decoder 'Metaspace' (only ByteLevel)")) {
+            try load { r, _ in r["decoder"] = ["type": "Metaspace"] }
+        }
         #expect(throws: TokenizerError.unsupported("ByteLevel use_regex (GPT-2's split)")) {
             try load { r, _ in
                 var p = r["pre_tokenizer"] as! [String: Any], steps = p["pretokenizers"] as! [[String: Any]]
@@ -133,7 +142,9 @@ import UniRLExperts
             }
         }
         #expect(throws: malformed("merge 0 ('a', 'q') makes a token outside the vocabulary")) { try load { _, m in m["merges"] = ["a q"] } }
-        #expect(throws: malformed("merge 0 ('a', 'zz') has a part outside the vocabulary")) { try load { _, m in m["merges"] = [["a", "zz"]] } }
+        #expect(throws: malformed("merge 0 ('a', 'zz') has a part outside the vocabulary")) {
+            try load { _, m in m["merges"] = [["a", "zz"]] }
+        }
         #expect(throws: malformed("merge 0 does not have two parts")) { try load { _, m in m["merges"] = ["a b c"] } }
         #expect(throws: malformed("merge 0 is neither \"a b\" nor [\"a\", \"b\"]")) { try load { _, m in m["merges"] = [7] } }
         #expect(throws: malformed("vocabulary entry ' ' is not byte-level")) { try load { _, m in m["vocab"] = [" ": 0] } }

@@ -43,7 +43,10 @@ func assertClose(_ a: Tensor, _ b: [Double], shape: [Int]? = nil, rtol: Double =
         scale = Swift.max(scale, Swift.abs(b[i]))
     }
     let passed = worst <= atol + rtol * scale
-    #expect(passed, "max|a−b| = \(worst) at \(worstIndex) (got \(b.isEmpty ? 0 : Double(av[worstIndex])), expected \(b.isEmpty ? 0 : b[worstIndex])), bound \(atol + rtol * scale) \(comment)",
+    #expect(passed, """
+            max|a−b| = \(worst) at \(worstIndex) (got \(b.isEmpty ? 0 : Double(av[worstIndex])), \
+            expected \(b.isEmpty ? 0 : b[worstIndex])), bound \(atol + rtol * scale) \(comment)
+            """,
             sourceLocation: sourceLocation)
 }
 
@@ -64,7 +67,10 @@ func checkGradients(of f: ([Tensor]) -> Tensor, at inputs: [Tensor], epsilon: Fl
     for (i, r) in reports.enumerated() {
         if let failure = r.failure { Issue.record("input \(i): \(failure)", sourceLocation: sourceLocation); continue }
         #expect(r.worstRatio <= Double(tolerance),
-                "input \(i) \(r.shape): worst ratio \(r.worstRatio) at element \(r.worstIndex): analytic \(r.analytic), numeric \(r.numeric) (max|numeric| \(r.scale))",
+                """
+                input \(i) \(r.shape): worst ratio \(r.worstRatio) at element \(r.worstIndex): \
+                analytic \(r.analytic), numeric \(r.numeric) (max|numeric| \(r.scale))
+                """,
                 sourceLocation: sourceLocation)
     }
     return reports.map(\.worstRatio)

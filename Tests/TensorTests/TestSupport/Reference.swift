@@ -49,7 +49,9 @@ enum Ref {
     /// Plain matrix product of row-major [m, k] and [k, n].
     static func matmul(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
         var c = [Double](repeating: 0, count: m * n)
-        for i in 0..<m { for p in 0..<k { let av = a[i * k + p]; if av == 0 { continue }; for j in 0..<n { c[i * n + j] += av * b[p * n + j] } } }
+        for i in 0..<m {
+            for p in 0..<k { let av = a[i * k + p]; if av == 0 { continue }; for j in 0..<n { c[i * n + j] += av * b[p * n + j] } }
+        }
         return c
     }
 

@@ -62,12 +62,10 @@ public final class QwenPolicy<Model: CausalLanguageModel>: DiscretePolicyExpert 
         let (lp, picks) = try sequenceLogProbs(rollouts, conditions)
         let v = model.vocabularySize
         let chosen = lp.reshaped([lp.elementCount]).indexSelect(axis: 0, picks.flatMap { $0 })
-        // Entropy of the predicting rows only (a metric, off the tape).
-        let rowsUsed = picks.flatMap { $0.map { $0 / v } }
-        let entropy = withoutGrad { () -> Tensor in
-            let rows = lp.detached().reshaped([lp.elementCount / v, v]).indexSelect(axis: 0, rowsUsed)
-            return -(rows.exp() * rows).sum(axis: 1)
-        }
+        // Entropy H = −Σ_v p_v·log p_v of the predicting rows only, on the tape so that the entropy
+        // bonus (`entropy_coeff`) trains it; it is also the metric and `top_entropy_quantile`'s input.
+        // The fused op keeps no [tokens, V] copy on the tape (V is 151,936 for Qwen2.5).
+        let entropy = lp.entropyOfLogProbabilities(rows: picks.flatMap { $0.map { $0 / v } })
         var out: [TokenReplay] = [], offset = 0
         for p in picks {
             let range = offset..<(offset + p.count)

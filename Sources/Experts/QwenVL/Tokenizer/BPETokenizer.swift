@@ -90,7 +90,9 @@ public struct BPETokenizer: Sendable {
         }
         self.byteIDs = byteIDs
         let entries = specialTokens.map { (bytes: Array($0.key.utf8), id: $0.value) }
-        if let empty = entries.first(where: { $0.bytes.isEmpty }) { throw TokenizerError.unsupported("an empty special token (id \(empty.id))") }
+        if let empty = entries.first(where: { $0.bytes.isEmpty }) {
+            throw TokenizerError.unsupported("an empty special token (id \(empty.id))")
+        }
         specials = ByteSequenceTable(entries)
         specialLengths = Set(entries.map(\.bytes.count)).sorted(by: >)
         var starts = [Bool](repeating: false, count: 256 * 257)
@@ -174,7 +176,8 @@ public struct BPETokenizer: Sendable {
             var out = "", start = 0
             while start < bytes.count {
                 let (at, length) = nextSpecial(bytes, from: start, allowed: .all)
-                out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self).precomposedStringWithCanonicalMapping
+                out += String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<at]), as: UTF8.self)
+                    .precomposedStringWithCanonicalMapping
                 out += String(decoding: UnsafeBufferPointer(rebasing: bytes[at..<at + length]), as: UTF8.self)
                 start = at + length
             }
@@ -210,7 +213,8 @@ public struct BPETokenizer: Sendable {
                 if starts[b0 + (i + 1 < n ? Int(bytes[i + 1]) : 256)] || starts[b0 + 256] {
                     for length in specialLengths where i + length <= n {
                         let id = specials.id(bytes.baseAddress! + i, length)
-                        if id >= 0, allowed.set == nil || allowed.set!.contains(String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<i + length]), as: UTF8.self)) {
+                        if id >= 0, allowed.set == nil || allowed.set!.contains(
+                            String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<i + length]), as: UTF8.self)) {
                             return (i, length)
                         }
                     }
@@ -323,7 +327,8 @@ enum BytePairMerge {
 
     /// Merges one piece and appends its tokens.
     @inline(__always)
-    static func run<L: PairLookup, Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, base: Int, byteIDs: [Int], lookup: L, into sink: inout Sink) {
+    static func run<L: PairLookup, Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, base: Int, byteIDs: [Int], lookup: L,
+                                                   into sink: inout Sink) {
         if piece.count > heapThreshold { return runWithHeap(piece, base: base, byteIDs: byteIDs, lookup: lookup, into: &sink) }
         let n = piece.count
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * n + 1) { parts in
@@ -350,7 +355,8 @@ enum BytePairMerge {
                         rules[best] = .max
                     }
                     if best > 0 {
-                        rules[best - 1] = lookup.rule(piece, from: start[best - 1], to: start[best + 1], left: ids[best - 1], right: ids[best])
+                        rules[best - 1] = lookup.rule(piece, from: start[best - 1], to: start[best + 1],
+                                                      left: ids[best - 1], right: ids[best])
                     }
                 }
                 for k in 0..<m { sink.append(ids[k], base + start[k]..<base + start[k + 1]) }
@@ -361,7 +367,8 @@ enum BytePairMerge {
     /// The same merges for long pieces: parts in a linked list, candidate pairs in a min-heap of
     /// `priority << 32 | position` (stale entries skipped), so the lowest-priority pair, leftmost
     /// among equals, still merges first.
-    static func runWithHeap<L: PairLookup, Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, base: Int, byteIDs: [Int], lookup: L, into sink: inout Sink) {
+    static func runWithHeap<L: PairLookup, Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, base: Int, byteIDs: [Int], lookup: L,
+                                                           into sink: inout Sink) {
         let n = piece.count
         // Parts are named by their first byte; next[k] is the start of the following part (n at the end).
         var next = Array(1...n), prev = Array(-1..<(n - 1))

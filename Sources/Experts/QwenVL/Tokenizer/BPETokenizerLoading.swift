@@ -33,12 +33,16 @@ extension BPETokenizer {
             if line.isEmpty { continue }
             let fields = line.split(separator: UInt8(ascii: " "))
             guard fields.count == 2 else { throw TokenizerError.malformedRanks(line: lineNumber, reason: "expected 'base64 rank'") }
-            guard let bytes = Base64.decode(fields[0]) else { throw TokenizerError.malformedRanks(line: lineNumber, reason: "invalid base64") }
+            guard let bytes = Base64.decode(fields[0]) else {
+                throw TokenizerError.malformedRanks(line: lineNumber, reason: "invalid base64")
+            }
             guard let rank = Int(String(decoding: fields[1], as: UTF8.self)), rank >= 0, rank < Int(Int32.max) else {
                 throw TokenizerError.malformedRanks(line: lineNumber, reason: "rank is not a non-negative integer")
             }
             guard !bytes.isEmpty else { throw TokenizerError.malformedRanks(line: lineNumber, reason: "empty token") }
-            guard ranks.insert(rank).inserted else { throw TokenizerError.malformedRanks(line: lineNumber, reason: "rank \(rank) repeated") }
+            guard ranks.insert(rank).inserted else {
+                throw TokenizerError.malformedRanks(line: lineNumber, reason: "rank \(rank) repeated")
+            }
             entries.append((bytes, rank))
         }
         let vocabulary = ByteSequenceTable(entries)
@@ -62,7 +66,9 @@ extension BPETokenizer {
     /// Other features are refused with ``TokenizerError/unsupported(_:)`` naming them.
     public init(tokenizerJSON url: URL) throws {
         let data: Data
-        do { data = try Data(readingFileAt: url) } catch { throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription) }
+        do { data = try Data(readingFileAt: url) } catch {
+            throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
         try self.init(tokenizerJSON: data, path: url.path)
     }
 
@@ -70,7 +76,9 @@ extension BPETokenizer {
     public init(tokenizerJSON data: Data, path: String = "tokenizer.json") throws {
         func malformed(_ reason: String) -> TokenizerError { .malformedJSON(path: path, reason: reason) }
         let object: Any
-        do { object = try JSONSerialization.jsonObject(with: data) } catch { throw malformed("not valid JSON (\(error.localizedDescription))") }
+        do { object = try JSONSerialization.jsonObject(with: data) } catch {
+            throw malformed("not valid JSON (\(error.localizedDescription))")
+        }
         guard let root = object as? [String: Any] else { throw malformed("not a JSON object") }
         guard let model = root["model"] as? [String: Any] else { throw malformed("missing 'model'") }
         guard let type = model["type"] as? String else { throw malformed("missing 'model.type'") }
@@ -83,7 +91,9 @@ extension BPETokenizer {
         let normalization = try Self.normalization(root["normalizer"])
         let pattern = try Self.splitPattern(root["pre_tokenizer"])
         if let decoder = root["decoder"] as? [String: Any] {
-            guard (decoder["type"] as? String) == "ByteLevel" else { throw TokenizerError.unsupported("decoder '\(decoder["type"] ?? "?")' (only ByteLevel)") }
+            guard (decoder["type"] as? String) == "ByteLevel" else {
+                throw TokenizerError.unsupported("decoder '\(decoder["type"] ?? "?")' (only ByteLevel)")
+            }
         }
 
         guard let vocab = model["vocab"] as? [String: Any] else { throw malformed("missing 'model.vocab'") }
@@ -91,7 +101,9 @@ extension BPETokenizer {
         entries.reserveCapacity(vocab.count)
         var ids = Set<Int>()
         for (token, value) in vocab {
-            guard let id = value as? Int, id >= 0, id < Int(Int32.max) else { throw malformed("vocabulary entry '\(token)' has no valid id") }
+            guard let id = value as? Int, id >= 0, id < Int(Int32.max) else {
+                throw malformed("vocabulary entry '\(token)' has no valid id")
+            }
             guard ids.insert(id).inserted else { throw malformed("id \(id) repeated in the vocabulary") }
             guard let bytes = ByteLevelAlphabet.bytes(of: token) else { throw malformed("vocabulary entry '\(token)' is not byte-level") }
             entries.append((bytes, id))
@@ -112,13 +124,16 @@ extension BPETokenizer {
                   let left = vocabulary.id(of: a), let right = vocabulary.id(of: b) else {
                 throw malformed("merge \(i) ('\(parts[0])', '\(parts[1])') has a part outside the vocabulary")
             }
-            guard let merged = vocabulary.id(of: a + b) else { throw malformed("merge \(i) ('\(parts[0])', '\(parts[1])') makes a token outside the vocabulary") }
+            guard let merged = vocabulary.id(of: a + b) else {
+                throw malformed("merge \(i) ('\(parts[0])', '\(parts[1])') makes a token outside the vocabulary")
+            }
             rules.append((left, right, merged))
         }
 
         var specials: [String: Int] = [:]
         for (i, value) in (root["added_tokens"] as? [Any] ?? []).enumerated() {
-            guard let token = value as? [String: Any], let content = token["content"] as? String, let id = token["id"] as? Int, id >= 0, id < Int(Int32.max) else {
+            guard let token = value as? [String: Any], let content = token["content"] as? String,
+                  let id = token["id"] as? Int, id >= 0, id < Int(Int32.max) else {
                 throw malformed("added token \(i) without content or id")
             }
             for flag in ["single_word", "lstrip", "rstrip"] where (token[flag] as? Bool) == true {
@@ -134,7 +149,9 @@ extension BPETokenizer {
 
     static func normalization(_ value: Any?) throws -> Normalization {
         guard let value, !(value is NSNull) else { return .none }
-        guard let n = value as? [String: Any], let type = n["type"] as? String else { throw TokenizerError.unsupported("normalizer \(value)") }
+        guard let n = value as? [String: Any], let type = n["type"] as? String else {
+            throw TokenizerError.unsupported("normalizer \(value)")
+        }
         switch type {
         case "NFC": return .nfc
         case "Sequence":
@@ -148,13 +165,16 @@ extension BPETokenizer {
 
     static func splitPattern(_ value: Any?) throws -> SplitPattern {
         let expected = "pre_tokenizer Sequence[Split(pattern, Isolated), ByteLevel(use_regex: false)]"
-        guard let p = value as? [String: Any], let type = p["type"] as? String else { throw TokenizerError.unsupported("a missing pre_tokenizer (expected \(expected))") }
+        guard let p = value as? [String: Any], let type = p["type"] as? String else {
+            throw TokenizerError.unsupported("a missing pre_tokenizer (expected \(expected))")
+        }
         guard type == "Sequence", let steps = p["pretokenizers"] as? [[String: Any]], steps.count == 2 else {
             throw TokenizerError.unsupported("pre_tokenizer '\(type)' (expected \(expected))")
         }
         let split = steps[0], level = steps[1]
         guard (split["type"] as? String) == "Split", (level["type"] as? String) == "ByteLevel" else {
-            throw TokenizerError.unsupported("pre_tokenizer Sequence[\(split["type"] ?? "?"), \(level["type"] ?? "?")] (expected \(expected))")
+            throw TokenizerError.unsupported(
+                "pre_tokenizer Sequence[\(split["type"] ?? "?"), \(level["type"] ?? "?")] (expected \(expected))")
         }
         guard let regex = (split["pattern"] as? [String: Any])?["Regex"] as? String else {
             throw TokenizerError.unsupported("Split pre-tokenizer without a Regex pattern")

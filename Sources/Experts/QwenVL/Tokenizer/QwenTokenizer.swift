@@ -65,7 +65,8 @@ public struct QwenTokenizer: Sendable {
     /// The ChatML text of a conversation (see ``QwenChatTemplate``).
     public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool, addVisionID: Bool = false,
                        imagePadCounts: [Int]? = nil) -> String {
-        QwenChatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt, addVisionID: addVisionID, imagePadCounts: imagePadCounts)
+        QwenChatTemplate.render(messages, addGenerationPrompt: addGenerationPrompt, addVisionID: addVisionID,
+                                imagePadCounts: imagePadCounts)
     }
 
     /// The ids of a conversation's ChatML text.
@@ -74,8 +75,10 @@ public struct QwenTokenizer: Sendable {
         bpe.encode(render(messages, addGenerationPrompt: addGenerationPrompt, addVisionID: addVisionID, imagePadCounts: imagePadCounts))
     }
 
-    /// Ids and the assistant-reply loss mask of a conversation (see ``QwenChatTemplate/encodeForTraining(_:tokenizer:addVisionID:imagePadCounts:)``).
-    public func encodeForTraining(_ messages: [ChatMessage], addVisionID: Bool = false, imagePadCounts: [Int]? = nil) -> (ids: [Int], lossMask: [Int]) {
+    /// Ids and the assistant-reply loss mask of a conversation
+    /// (see ``QwenChatTemplate/encodeForTraining(_:tokenizer:addVisionID:imagePadCounts:)``).
+    public func encodeForTraining(_ messages: [ChatMessage], addVisionID: Bool = false,
+                                  imagePadCounts: [Int]? = nil) -> (ids: [Int], lossMask: [Int]) {
         QwenChatTemplate.encodeForTraining(messages, tokenizer: bpe, addVisionID: addVisionID, imagePadCounts: imagePadCounts)
     }
 }

@@ -122,7 +122,8 @@ final class ByteSequenceTable: @unchecked Sendable {
     /// Every entry (for building the decoder).
     func forEach(_ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) rethrows {
         for e in 0..<count {
-            try body(UnsafeBufferPointer(start: bytes.baseAddress! + Int(entries[e].start), count: Int(entries[e].length)), Int(entries[e].id))
+            try body(UnsafeBufferPointer(start: bytes.baseAddress! + Int(entries[e].start), count: Int(entries[e].length)),
+                     Int(entries[e].id))
         }
     }
 }

@@ -85,12 +85,15 @@ public struct QwenVisionConfiguration: Codable, Sendable, Equatable {
     public var patchValues: Int { inChannels * temporalPatchSize * patchSize * patchSize }
 
     public func validate() throws {
-        guard hiddenAct == "silu" else { throw ModelConfigurationError.inconsistent("vision hidden_act '\(hiddenAct)' is not supported (only 'silu')") }
+        guard hiddenAct == "silu" else {
+            throw ModelConfigurationError.inconsistent("vision hidden_act '\(hiddenAct)' is not supported (only 'silu')")
+        }
         guard numHeads > 0, hiddenSize % numHeads == 0, headDim % 4 == 0 else {
             throw ModelConfigurationError.inconsistent("vision head width \(hiddenSize)/\(numHeads) must be a multiple of 4 (2-D rotary)")
         }
         guard windowSize % (spatialMergeSize * patchSize) == 0, windowSize >= spatialMergeSize * patchSize else {
-            throw ModelConfigurationError.inconsistent("window_size \(windowSize) must be a multiple of spatial_merge_size·patch_size = \(spatialMergeSize * patchSize)")
+            throw ModelConfigurationError.inconsistent(
+                "window_size \(windowSize) must be a multiple of spatial_merge_size·patch_size = \(spatialMergeSize * patchSize)")
         }
         if let bad = fullAttentionBlocks.first(where: { $0 < 0 || $0 >= depth }) {
             throw ModelConfigurationError.inconsistent("fullatt_block_indexes has \(bad), outside 0..<\(depth)")

@@ -58,7 +58,8 @@ public struct GuidedVelocity {
     /// v for latents x [B, C, H, W] at levels t [B] (0…1; the transformer reads t·1000).
     public func callAsFunction(_ x: Tensor, levels: [Float]) -> Tensor {
         let b = x.shape[0]
-        precondition(levels.count == b && conditions.shape[0] == b, "\(levels.count) levels and \(conditions.shape[0]) conditions for \(b) latents")
+        precondition(levels.count == b && conditions.shape[0] == b,
+                     "\(levels.count) levels and \(conditions.shape[0]) conditions for \(b) latents")
         let timestep = Tensor(levels.map { $0 * 1000 })
         guard isGuided, let unconditional else {
             return transformer(x, encoderHiddenStates: conditions, timestep: timestep, encoderAttentionMask: mask,

@@ -8,11 +8,14 @@ public struct FlowMatchingBatch {
     public var encoderHiddenStates: Tensor
     /// [B, L], 1 keep / 0 padding.
     public var encoderAttentionMask: Tensor?
+    /// Reference latents [B, C, H, W] for a DiT with the reference path (editing), or nil.
+    public var referenceLatents: Tensor?
 
-    public init(latents: Tensor, encoderHiddenStates: Tensor, encoderAttentionMask: Tensor? = nil) {
+    public init(latents: Tensor, encoderHiddenStates: Tensor, encoderAttentionMask: Tensor? = nil, referenceLatents: Tensor? = nil) {
         self.latents = latents
         self.encoderHiddenStates = encoderHiddenStates
         self.encoderAttentionMask = encoderAttentionMask
+        self.referenceLatents = referenceLatents
     }
 }
 
@@ -59,7 +62,7 @@ public final class SanaFineTuning {
         defer { for p in parameters { p.zeroGrad() } }
         let value = loss(clean: batch.latents, using: &rng) { noised, levels in
             transformer(noised, encoderHiddenStates: batch.encoderHiddenStates, timestep: Tensor(levels.map { $0 * 1000 }),
-                        encoderAttentionMask: batch.encoderAttentionMask)
+                        encoderAttentionMask: batch.encoderAttentionMask, referenceHiddenStates: batch.referenceLatents)
         }
         let scalar = value.item
         guard scalar.isFinite else { return scalar }

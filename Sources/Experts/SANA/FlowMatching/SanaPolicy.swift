@@ -131,7 +131,8 @@ public final class SanaPolicy: SDEPolicyExpert, SDESamplingConfigurable {
         guard let first = conditions.first else { throw SanaPolicyError.conditions("no conditions") }
         let shape = first.embedding.shape
         guard shape[1] == transformer.configuration.captionChannels else {
-            throw SanaPolicyError.conditions("features are \(shape[1]) wide, the transformer reads \(transformer.configuration.captionChannels)")
+            throw SanaPolicyError.conditions(
+                "features are \(shape[1]) wide, the transformer reads \(transformer.configuration.captionChannels)")
         }
         guard conditions.allSatisfy({ $0.embedding.shape == shape }) else {
             throw SanaPolicyError.conditions("conditions of different shapes in one batch (pad them to one length)")
@@ -141,7 +142,8 @@ public final class SanaPolicy: SDEPolicyExpert, SDESamplingConfigurable {
         var reference: Tensor?
         if conditions.contains(where: { $0.reference != nil }) {
             guard transformer.hasReferencePath else {
-                throw SanaPolicyError.conditions("reference latents need a transformer with the reference path (ref_patch_embed, ref_linear)")
+                throw SanaPolicyError.conditions(
+                    "reference latents need a transformer with the reference path (ref_patch_embed, ref_linear)")
             }
             guard conditions.allSatisfy({ $0.reference == nil || $0.reference!.shape == latentShape }) else {
                 throw SanaPolicyError.conditions("reference latents must be shaped \(latentShape)")
@@ -226,7 +228,8 @@ public final class SanaPolicy: SDEPolicyExpert, SDESamplingConfigurable {
         var rows: [SanaCondition] = [], ks: [Int] = [], current: [Tensor] = [], next: [Tensor] = []
         for (r, c) in zip(rollouts, conditions) {
             guard r.latents.shape[0] == settings.steps + 1 else {
-                throw SanaPolicyError.conditions("a rollout of \(r.latents.shape[0] - 1) steps replayed with \(settings.steps)-step settings")
+                throw SanaPolicyError.conditions(
+                    "a rollout of \(r.latents.shape[0] - 1) steps replayed with \(settings.steps)-step settings")
             }
             rows += [SanaCondition](repeating: c, count: r.steps.count)
             ks += r.steps
