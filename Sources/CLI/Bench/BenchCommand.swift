@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench", abstract: "Print benchmark tables.",
         subcommands: [
             TensorBench.self, SanaBench.self, QwenBench.self, TokenizerBench.self, UnifiedBench.self, ClipBench.self,
-            GRPOStepBench.self,
+            GRPOStepBench.self, RealScaleBench.self,
         ])
 }
 

@@ -20,6 +20,9 @@ public enum TrainerError: Error, CustomStringConvertible {
     case unknownExpert(String, known: [String])
     /// An expert setting the expert cannot honour (an SDE window on an expert that does not follow sampling plans).
     case unsupportedSetting(expert: String, key: String)
+    /// A trained expert (not frozen, no LoRA) holds frozen bfloat16 weights, which have no `Float`
+    /// master copy to train.
+    case bfloat16WeightsTrained(expert: String, parameters: [String])
 
     public var description: String {
         switch self {
@@ -32,6 +35,9 @@ public enum TrainerError: Error, CustomStringConvertible {
                 + "(its experts: \(known.joined(separator: ", ")))"
         case .unsupportedSetting(let e, let key):
             "experts.\(e).\(key) needs an SDE expert that follows sampling plans (SDESamplingConfigurable); '\(e)' does not"
+        case .bfloat16WeightsTrained(let n, let names):
+            "expert '\(n)' is trained but holds \(names.count) frozen bfloat16 weights (\(names.prefix(3).joined(separator: ", ")), …); "
+                + "load it with float32 weights, set experts.\(n).frozen=true, or train LoRA adapters (experts.\(n).lora_rank)"
         }
     }
 }
@@ -158,6 +164,8 @@ public final class GRPOTrainer<S: Scenario> {
                 let targets = s.loraTargetModules.isEmpty ? ["*"] : s.loraTargetModules
                 try LoRA.attach(to: e.module, targets: targets, rank: s.loraRank, alpha: s.loraAlpha, rng: &adapterRNG)
             }
+            let bfloat16 = e.module.namedParameters().filter { $0.parameter.bfloat16 != nil }.map(\.name)
+            if s.loraRank == 0, !bfloat16.isEmpty { throw TrainerError.bfloat16WeightsTrained(expert: e.name, parameters: bfloat16) }
             let params = e.module.trainableParameters().filter { claimed.insert(ObjectIdentifier($0.parameter)).inserted }
             guard !params.isEmpty else { continue }
             let optimizer: any Optimizer =

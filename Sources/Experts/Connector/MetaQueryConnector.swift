@@ -110,8 +110,14 @@ public final class MetaQueryConnector: Module {
     /// Reads a folder with `config.json` and `model.safetensors` (or a sharded checkpoint).
     /// The query sets are those the weights hold; `num_queries`, when given, must match them.
     public static func load(from directory: URL) throws -> MetaQueryConnector {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> MetaQueryConnector {
         let configuration = try MetaQueryConnectorConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory), matrices: matrices))
     }
 
     /// Builds a connector from `configuration` and a loading builder (scoped to the connector's

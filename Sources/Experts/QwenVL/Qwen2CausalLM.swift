@@ -104,6 +104,7 @@ public final class Qwen2CausalLM: CausalLanguageModel {
     /// Logits [B, T, V] from final hidden states [B, T, C].
     public func head(_ h: Tensor) -> Tensor {
         if let lmHead { return lmHead(h) }
+        if let frozen = model.embedTokens.weight.bfloat16 { return h.linear(bfloat16: frozen, bias: nil) }
         return h.matmul(model.embedTokens.weight.value, transposeOther: true)
     }
 

@@ -49,8 +49,14 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
 
     /// Loads `config.json` and the weights (single file or sharded) of a transformers checkpoint.
     public static func load(from directory: URL) throws -> QwenVLForConditionalGeneration {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> QwenVLForConditionalGeneration {
         let c = try QwenVLConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory)) {
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory), matrices: matrices) {
             checkpointName($0, tied: c.text.tieWordEmbeddings)
         }
         return try load(configuration: c, from: vb)
@@ -65,6 +71,7 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     /// Logits [B, T, V] from final hidden states.
     public func head(_ h: Tensor) -> Tensor {
         if let lmHead { return lmHead(h) }
+        if let frozen = model.embedTokens.weight.bfloat16 { return h.linear(bfloat16: frozen, bias: nil) }
         return h.matmul(model.embedTokens.weight.value, transposeOther: true)
     }
 

@@ -35,8 +35,14 @@ public final class AutoencoderDC: Module {
     /// Loads a diffusers model folder: `config.json` and `diffusion_pytorch_model.safetensors`
     /// (or its sharded form). Every parameter must be present with its shape, and nothing else.
     public static func load(from directory: URL) throws -> AutoencoderDC {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> AutoencoderDC {
         let configuration = try AutoencoderDCConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory))
+        let vb = ParameterBuilder.loading(try ShardedCheckpoint(contentsOf: directory), matrices: matrices)
         return try vb.build { AutoencoderDC(configuration: configuration, $0) }
     }
 

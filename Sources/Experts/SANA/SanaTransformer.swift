@@ -39,6 +39,11 @@ public final class SanaTransformer: Module {
     /// `norm_out` (diffusers' `SanaModulatedNorm`): LayerNorm without affine, ε = 1e-6.
     let normOut: LayerNorm
     let projOut: Linear
+    /// Recompute each transformer block in the backward instead of keeping its activations
+    /// (gradient checkpointing per block, diffusers' `gradient_checkpointing`): the backward's
+    /// activation memory drops to one block's, for one more forward of the blocks. Gradients are
+    /// identical either way. Default off.
+    public var gradientCheckpointing = false
 
     /// A model with PyTorch's default initialisation; throws for a configuration that
     /// ``SanaTransformerConfiguration/validate()`` refuses.
@@ -76,8 +81,14 @@ public final class SanaTransformer: Module {
     /// (or its sharded form with an index). Every parameter must be present with its shape, and
     /// nothing else; F32, F16 and BF16 weights are read.
     public static func load(from directory: URL) throws -> SanaTransformer {
+        try load(from: directory, matrices: .float32)
+    }
+
+    /// The same, with the weight matrices kept as `matrices` says (``WeightPrecision/bfloat16``:
+    /// frozen, memory-mapped from `BF16` files).
+    public static func load(from directory: URL, matrices: WeightPrecision) throws -> SanaTransformer {
         let configuration = try SanaTransformerConfiguration.load(from: directory.appendingPathComponent("config.json"))
-        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory)))
+        return try load(configuration: configuration, from: .loading(ShardedCheckpoint(contentsOf: directory), matrices: matrices))
     }
 
     /// Builds a model of `configuration` from a loading builder (scoped to the DiT's names), with
@@ -146,7 +157,13 @@ public final class SanaTransformer: Module {
         let caption = captionNorm(captionProjection(encoderHiddenStates))
         let captionMask = SanaAttention.mask(forCaptionMask: encoderAttentionMask)
         for block in transformerBlocks.items {
-            x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
+            if gradientCheckpointing {
+                x = Tensor.recomputed([x, caption, modulation]) {
+                    block($0[0], caption: $0[1], captionMask: captionMask, modulation: $0[2], height: gridH, width: gridW)
+                }
+            } else {
+                x = block(x, caption: caption, captionMask: captionMask, modulation: modulation, height: gridH, width: gridW)
+            }
         }
 
         let shiftScale = (scaleShiftTable.value.reshaped([1, 2, d]) + embedded.reshaped([b, 1, d])).chunked(2, axis: 1)

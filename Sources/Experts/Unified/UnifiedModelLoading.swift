@@ -18,7 +18,13 @@ extension UnifiedModel {
     /// `sana_embeds_hidden_size`, …) with the weights, the DiT and DC-AE configurations taken
     /// from `dm/config.json` and `vae/config.json` when present, otherwise Sana_1600M 1024 px and
     /// DC-AE f32c32 (what the official `build_dit` / `DiffusersAutoEncoderDCTower` use).
-    public static func load(from directory: URL, requireAutoencoder: Bool = true) throws -> UnifiedModel {
+    ///
+    /// `matrices`: ``WeightPrecision/bfloat16`` keeps every part's weight matrices frozen in
+    /// bfloat16 (memory-mapped from `BF16` files, half the memory of `Float`), for a model that is
+    /// only run or whose trained parts are adapters.
+    public static func load(
+        from directory: URL, requireAutoencoder: Bool = true, matrices: WeightPrecision = .float32
+    ) throws -> UnifiedModel {
         let fm = FileManager.default
         func exists(_ path: String) -> Bool { fm.fileExists(atPath: directory.appendingPathComponent(path).path) }
         guard fm.fileExists(atPath: directory.path) else { throw UnifiedModelError.missingPart(path: directory.path) }
@@ -31,14 +37,16 @@ extension UnifiedModel {
                 let url = directory.appendingPathComponent(name)
                 do { return try load(url) } catch { throw UnifiedModelError.partFailed(path: url.path, reason: "\(error)") }
             }
-            let lm = try part("lm", QwenVLForConditionalGeneration.load(from:))
-            let connector = try part("connector", MetaQueryConnector.load(from:))
-            let dm = try part("dm", SanaTransformer.load(from:))
-            let vae = exists("vae/config.json") ? try part("vae", AutoencoderDC.load(from:)) : nil
+            let lm = try part("lm") { try QwenVLForConditionalGeneration.load(from: $0, matrices: matrices) }
+            let connector = try part("connector") { try MetaQueryConnector.load(from: $0, matrices: matrices) }
+            let dm = try part("dm") { try SanaTransformer.load(from: $0, matrices: matrices) }
+            let vae = exists("vae/config.json") ? try part("vae") { try AutoencoderDC.load(from: $0, matrices: matrices) } : nil
             return try UnifiedModel(lm: lm, connector: connector, transformer: dm, autoencoder: vae)
         }
         if exists("config.json") {
-            do { return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder) } catch let e as UnifiedModelError {
+            do {
+                return try loadOfficial(from: directory, requireAutoencoder: requireAutoencoder, matrices: matrices)
+            } catch let e as UnifiedModelError {
                 throw e
             } catch { throw UnifiedModelError.partFailed(path: directory.path, reason: "\(error)") }
         }
@@ -66,7 +74,7 @@ extension UnifiedModel {
         return (.lm, name)
     }
 
-    static func loadOfficial(from directory: URL, requireAutoencoder: Bool) throws -> UnifiedModel {
+    static func loadOfficial(from directory: URL, requireAutoencoder: Bool, matrices: WeightPrecision) throws -> UnifiedModel {
         let configURL = directory.appendingPathComponent("config.json")
         let data: Data
         do { data = try Data(readingFileAt: configURL) } catch {
@@ -112,7 +120,7 @@ extension UnifiedModel {
 
         // One builder over the whole file, each part scoped to its own names.
         let tied = lmConfiguration.text.tieWordEmbeddings
-        let vb = ParameterBuilder.loading(checkpoint) { name in
+        let vb = ParameterBuilder.loading(checkpoint, matrices: matrices) { name in
             switch officialPart(name) {
             case (.lm, let local): QwenVLForConditionalGeneration.checkpointName(local, tied: tied).map { "lm." + $0 }
             case (.connector, let local): "connector." + local

@@ -32,13 +32,18 @@ public struct UnifiedPreset: Sendable, Equatable {
     /// Every parameter as `lm.<hub name>`, `connector.<name>`, `dm.<name>`, `vae.<name>`: the four
     /// parts declared shape-only through one ``ParameterBuilder``, each scoped to its part.
     public func parameterShapes() throws -> [String: [Int]] {
+        try shapeOnlyBuild().declaredShapes
+    }
+
+    /// The builder after declaring the four parts shape-only (names, shapes and initialisers).
+    func shapeOnlyBuild() throws -> ParameterBuilder {
         try validate()
         let vb = ParameterBuilder.shapesOnly()
         _ = try vb.scoped("lm").build { QwenVLForConditionalGeneration(lm, $0) }
         _ = try vb.scoped("connector").build { MetaQueryConnector(configuration: connector, querySets: MetaQuerySet.allCases, $0) }
         _ = try vb.scoped("dm").build { SanaTransformer(configuration: transformer, referencePath: referencePath, $0) }
         _ = try vb.scoped("vae").build { AutoencoderDC(configuration: autoencoder, $0) }
-        return vb.declaredShapes
+        return vb
     }
 
     /// Parameters per part (`lm`, `connector`, `dm`, `vae`) and in total.

@@ -62,6 +62,16 @@ public struct SafeTensorsFile: Sendable {
         return data.subdata(in: (start + info.dataOffsets.lowerBound)..<(start + info.dataOffsets.upperBound))
     }
 
+    /// Tensor `name` as a ``BFloat16Matrix`` sharing the file's bytes (no copy: a slice of the
+    /// mapping), or `nil` when it is not a rank-2 `BF16` tensor.
+    public func bfloat16Matrix(named name: String) throws -> BFloat16Matrix? {
+        let info = try tensorInfo(named: name)
+        guard info.dtype == .BF16, info.shape.count == 2 else { return nil }
+        let start = data.startIndex + dataStart
+        let bytes = data[(start + info.dataOffsets.lowerBound)..<(start + info.dataOffsets.upperBound)]
+        return BFloat16Matrix(bits: bytes, rows: info.shape[0], columns: info.shape[1])
+    }
+
     /// Tensor `name` converted to `Float`.
     ///
     /// Supports `F32` (exact), `F16` and `BF16` (exact widening), `F64` (rounded), the integer

@@ -46,7 +46,7 @@ public enum SafeTensors {
             spans.append(offset..<(offset + bytes))
             offset += bytes
         }
-        let header = headerBytes(ordered.map(\.key), ordered.map(\.value), spans, metadata)
+        let header = headerBytes(ordered.map(\.key), ordered.map { ($0.value.dtype, $0.value.shape) }, spans, metadata)
         guard UInt64(header.count) <= SafeTensorsHeader.maxHeaderLength else {
             throw SafeTensorsError.headerTooLarge(headerLength: UInt64(header.count))
         }
@@ -103,8 +103,10 @@ public enum SafeTensors {
     }
 
     /// The compact JSON header, padded with spaces to a multiple of 8 bytes.
-    private static func headerBytes(_ names: [String], _ entries: [SafeTensorsEntry], _ spans: [Range<Int>],
-                                    _ metadata: [String: String]?) -> [UInt8] {
+    static func headerBytes(
+        _ names: [String], _ entries: [(dtype: SafeTensorsDType, shape: [Int])], _ spans: [Range<Int>],
+        _ metadata: [String: String]?
+    ) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "{")]
         var first = true
         func separator() { if !first { out.append(UInt8(ascii: ",")) }; first = false }

@@ -70,6 +70,11 @@ public struct ShardedCheckpoint: Sendable {
         try file(holding: name).tensor(named: name)
     }
 
+    /// Tensor `name` as a mapped ``BFloat16Matrix`` (see ``SafeTensorsFile/bfloat16Matrix(named:)``).
+    public func bfloat16Matrix(named name: String) throws -> BFloat16Matrix? {
+        try file(holding: name).bfloat16Matrix(named: name)
+    }
+
     /// Integer tensor `name` (see ``SafeTensorsFile/integers(named:)``).
     public func integers(named name: String) throws -> [Int] {
         try file(holding: name).integers(named: name)

@@ -11,7 +11,7 @@ public final class Linear: Module {
     /// `zeroInitialized`: both start at 0 under random initialisation (diffusers' `zero_module`).
     public init(inputSize: Int, outputSize: Int, bias: Bool = true, zeroInitialized: Bool = false, _ vb: ParameterBuilder) {
         let initializer: ParameterInitializer = zeroInitialized ? .zeros : .uniform(bound: 1 / Float(inputSize).squareRoot())
-        weight = vb.parameter("weight", [outputSize, inputSize], initializer)
+        weight = vb.matrix("weight", [outputSize, inputSize], initializer)
         self.bias = bias ? vb.parameter("bias", [outputSize], initializer) : nil
     }
 
@@ -31,7 +31,10 @@ public final class Linear: Module {
     public var submodules: [String: any Module] { adapter?.submodules ?? [:] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
-        let base = x.linear(weight: weight.value, bias: bias?.value)
+        let base =
+            if let frozen = weight.bfloat16 { x.linear(bfloat16: frozen, bias: bias?.value) } else {
+                x.linear(weight: weight.value, bias: bias?.value)
+            }
         guard let adapter, adapter.isEnabled else { return base }
         return base + adapter(x)
     }
@@ -42,7 +45,7 @@ public final class Embedding: Module {
     public let weight: Parameter
 
     public init(count: Int, dimension: Int, _ vb: ParameterBuilder) {
-        weight = vb.parameter("weight", [count, dimension], .normal(std: 1))
+        weight = vb.matrix("weight", [count, dimension], .normal(std: 1))
     }
 
     /// A randomly initialised table, drawing from `rng`.
@@ -56,6 +59,7 @@ public final class Embedding: Module {
 
     /// Looks up `ids` laid out as `shape`; the result is shape + [dimension].
     public func callAsFunction(_ ids: [Int], shape: [Int]) -> Tensor {
-        Tensor.embedding(weight.value, ids: ids, idsShape: shape)
+        if let frozen = weight.bfloat16 { return Tensor.embedding(frozen, ids: ids, idsShape: shape) }
+        return Tensor.embedding(weight.value, ids: ids, idsShape: shape)
     }
 }

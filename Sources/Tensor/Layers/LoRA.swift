@@ -111,7 +111,7 @@ public enum LoRA {
         guard !chosen.isEmpty else { throw AttachError.noMatch(targets: targets) }
         module.freeze()
         for (_, layer) in chosen where layer.adapter == nil {
-            let shape = layer.weight.value.shape
+            let shape = layer.weight.shape
             layer.adapter = LoRAAdapter(inputSize: shape[1], outputSize: shape[0], rank: rank, alpha: alpha, rng: &rng)
         }
         return chosen.map(\.path)

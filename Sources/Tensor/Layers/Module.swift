@@ -38,14 +38,15 @@ extension Module {
         return current
     }
 
-    /// Stops (or resumes) training of every parameter below this module.
+    /// Stops (or resumes) training of every parameter below this module; ``Parameter/bfloat16``
+    /// weights stay frozen (they have no `Float` master copy to train).
     public func freeze(_ frozen: Bool = true) {
-        for (_, p) in namedParameters() { p.isTrainable = !frozen }
+        for (_, p) in namedParameters() where p.bfloat16 == nil { p.isTrainable = !frozen }
     }
 
     /// Total number of scalars in the parameters (only trainable ones if asked).
     public func parameterCount(trainableOnly: Bool = false) -> Int {
-        namedParameters().filter { !trainableOnly || $0.parameter.isTrainable }.reduce(0) { $0 + $1.parameter.value.elementCount }
+        namedParameters().filter { !trainableOnly || $0.parameter.isTrainable }.reduce(0) { $0 + $1.parameter.shape.reduce(1, *) }
     }
 
     public func zeroGrad() { for (_, p) in namedParameters() { p.zeroGrad() } }

@@ -8,9 +8,13 @@ public protocol TensorSource {
     func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])?
     /// Where the tensors come from (a file path), for error messages.
     var sourceDescription: String? { get }
+    /// The named tensor as stored bfloat16 bits without conversion, when the source holds it
+    /// that way (rank 2, `BF16`); `nil` otherwise.
+    func bfloat16Matrix(named name: String) throws -> BFloat16Matrix?
 }
 
 extension TensorSource {
+    public func bfloat16Matrix(named name: String) throws -> BFloat16Matrix? { nil }
     public func storedInfo(named name: String) -> (dtype: SafeTensorsDType, shape: [Int])? { nil }
     public var sourceDescription: String? { nil }
 }

@@ -9,6 +9,16 @@ public enum ParameterInitializer: Sendable, Equatable {
     case constant(Float)
 }
 
+/// How a builder stores the weight matrices of layers that have a bfloat16 path (``Linear``,
+/// ``Embedding``; every other parameter is always `Float`).
+public enum WeightPrecision: String, Sendable, Codable, CaseIterable {
+    /// `Float` parameters, trainable.
+    case float32
+    /// Frozen ``BFloat16Matrix`` weights: mapped from the file when it stores `BF16`, rounded
+    /// otherwise. Half the memory; products accumulate in `Float`.
+    case bfloat16
+}
+
 /// The one way a model's layers get their parameters, in the spirit of candle's `VarBuilder`
 /// (huggingface/candle, candle-nn/src/var_builder.rs): a layer asks for each parameter by its
 /// local name and shape, and the builder, scoped to the layer's dotted path, hands it out
@@ -39,6 +49,8 @@ public final class ParameterBuilder {
     /// Shared by a builder and every scope made from it.
     final class State {
         let mode: Mode
+        /// How ``ParameterBuilder/matrix(_:_:_:)`` stores weights.
+        let matrices: WeightPrecision
         var rng: RandomState
         /// Every declared parameter: full name → shape, in declaration order.
         var declared: [(name: String, shape: [Int])] = []
@@ -47,8 +59,12 @@ public final class ParameterBuilder {
         var wrongDType: [(name: String, dtype: String)] = []
         var consumed: Set<String> = []
 
-        init(mode: Mode, rng: RandomState) {
+        /// The initialiser of each declared parameter, by full name (for writing random checkpoints).
+        var initializers: [String: ParameterInitializer] = [:]
+
+        init(mode: Mode, rng: RandomState, matrices: WeightPrecision = .float32) {
             self.mode = mode
+            self.matrices = matrices
             self.rng = rng
         }
     }
@@ -63,20 +79,24 @@ public final class ParameterBuilder {
     }
 
     /// Parameters drawn from `rng` in the order they are declared.
-    public static func random(_ rng: RandomState) -> ParameterBuilder {
-        ParameterBuilder(state: State(mode: .random, rng: rng), prefix: "")
+    /// `matrices`: how ``matrix(_:_:_:)`` weights are kept (`.bfloat16`: drawn, then rounded).
+    public static func random(_ rng: RandomState, matrices: WeightPrecision = .float32) -> ParameterBuilder {
+        ParameterBuilder(state: State(mode: .random, rng: rng, matrices: matrices), prefix: "")
     }
 
     /// Parameters read from `source`. `rename` maps a source name to the model's name (`nil`
-    /// ignores the tensor), for checkpoint layouts that differ from the module tree.
-    public static func loading(_ source: some TensorSource, rename: (String) -> String? = { $0 }) -> ParameterBuilder {
+    /// ignores the tensor), for checkpoint layouts that differ from the module tree. `matrices`:
+    /// how ``matrix(_:_:_:)`` weights are kept (`.bfloat16`: mapped from `BF16` files, no copy).
+    public static func loading(
+        _ source: some TensorSource, matrices: WeightPrecision = .float32, rename: (String) -> String? = { $0 }
+    ) -> ParameterBuilder {
         var map: [String: String] = [:]
         var ignored = LoadReport()
         for name in source.tensorNames {
             guard let ours = rename(name) else { continue }
             if map[ours] == nil { map[ours] = name } else { ignored.unexpected.append(name) }
         }
-        let state = State(mode: .loading(source, rename: map), rng: RandomState(seed: 0))
+        let state = State(mode: .loading(source, rename: map), rng: RandomState(seed: 0), matrices: matrices)
         state.report.unexpected = ignored.unexpected
         state.report.source = source.sourceDescription
         return ParameterBuilder(state: state, prefix: "")
@@ -125,6 +145,7 @@ public final class ParameterBuilder {
         let full = prefix + name
         precondition(state.declaredNames.insert(full).inserted, "parameter '\(full)' is declared twice")
         state.declared.append((full, shape))
+        state.initializers[full] = initializer
         switch state.mode {
         case .shapesOnly:
             return Parameter(Tensor(shape: [0], scalars: []), trainable: false)
@@ -139,6 +160,29 @@ public final class ParameterBuilder {
         case .loading(let source, let map):
             return load(full, shape, source: source, original: map[full])
         }
+    }
+
+    /// A weight matrix `name` of `shape` [rows, columns] for a layer that multiplies with it
+    /// through ``Tensor/linear(bfloat16:bias:)`` or gathers rows: a ``parameter(_:_:_:)`` unless
+    /// the builder keeps matrices in ``WeightPrecision/bfloat16``; then a frozen
+    /// ``Parameter/bfloat16`` parameter (the checks of loading are the same).
+    public func matrix(_ name: String, _ shape: [Int], _ initializer: ParameterInitializer) -> Parameter {
+        guard state.matrices == .bfloat16, shape.count == 2 else { return parameter(name, shape, initializer) }
+        if case .loading(let source, let map) = state.mode, let original = map[prefix + name],
+            let info = source.storedInfo(named: original), info.dtype == .BF16, info.shape == shape,
+            let mapped = try? source.bfloat16Matrix(named: original)
+        {
+            let full = prefix + name
+            precondition(state.declaredNames.insert(full).inserted, "parameter '\(full)' is declared twice")
+            state.declared.append((full, shape))
+            state.initializers[full] = initializer
+            state.consumed.insert(original)
+            state.report.loaded.append(full)
+            return Parameter(bfloat16: mapped)
+        }
+        let p = parameter(name, shape, initializer)
+        guard p.shape == shape else { return p }  // a placeholder: `finish` reports why
+        return Parameter(bfloat16: BFloat16Matrix(rounding: p.value))
     }
 
     private func load(_ full: String, _ shape: [Int], source: some TensorSource, original: String?) -> Parameter {
@@ -177,6 +221,12 @@ public final class ParameterBuilder {
     public var declaredShapes: [String: [Int]] {
         Dictionary(uniqueKeysWithValues: state.declared.map { ($0.name, $0.shape) })
     }
+
+    /// The initialiser each declared parameter asked for, by full name.
+    public var declaredInitializers: [String: ParameterInitializer] { state.initializers }
+
+    /// Every declared parameter by full name and shape, in declaration order.
+    public var declaredParameters: [(name: String, shape: [Int])] { state.declared }
 
     /// Ends a build of `module` (the module built from this root builder): checks that the declared
     /// names are the module's own, and when loading, that every parameter was found with its shape
