@@ -271,6 +271,13 @@ struct PretrainUnified: ParsableCommand {
     @Option(help: "--stage edit: the unified model folder to start from (default: the bundled tiny unified model).") var base: String?
     @Option(help: "--stage edit: held-out editing quadruples scored after training (0: none).") var evalEdits = 96
 
+    /// `--from` continues the t2i alignment and `--base` starts the edit stage: each given with the
+    /// other stage would be silently ignored, so it is refused.
+    func validate() throws {
+        if stage == .edit, from != nil { throw ValidationError("--from continues the t2i alignment; with --stage edit use --base") }
+        if stage == .t2i, base != nil { throw ValidationError("--base is the edit stage's start; with --stage t2i use --from") }
+    }
+
     func run() throws {
         if stage == .edit { return try runEditStage() }
         var settings = UnifiedPretrainingSettings()
