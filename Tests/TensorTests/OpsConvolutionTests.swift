@@ -98,11 +98,14 @@ import Testing
 
     /// Batches big enough for the forward and backward to be split across threads; gradients
     /// against float64 formulas dx = Σ w ⋆ g, dw = Σ g ⋆ x, db = Σ g.
-    @Test(arguments: [
+    static let largeCases: [Case] = [
         Case(n: 4, cin: 8, h: 16, w: 16, cout: 8, kh: 3, kw: 3, stride: 1, padding: 1, groups: 1, bias: true, name: "large"),
         Case(n: 4, cin: 16, h: 32, w: 32, cout: 16, kh: 3, kw: 3, stride: 2, padding: 1, groups: 16, bias: true, name: "large depthwise"),
         Case(n: 5, cin: 16, h: 12, w: 12, cout: 32, kh: 1, kw: 1, stride: 1, padding: 0, groups: 1, bias: false, name: "large pointwise"),
-    ])
+        Case(n: 1, cin: 8, h: 20, w: 12, cout: 6, kh: 3, kw: 3, stride: 2, padding: 1, groups: 2, bias: true, name: "large one image"),
+    ]
+
+    @Test(arguments: largeCases)
     func largeConvolutions(c: Case) {
         let x = randomTensor(c.xShape, seed: 9), w = randomTensor(c.wShape, seed: 10), b = randomTensor([c.cout], seed: 11)
         let xd = doubles(x), wdd = doubles(w)
@@ -143,5 +146,25 @@ import Testing
         assertClose(grads[0]!, dx, shape: c.xShape, rtol: 1e-5, "dx")
         assertClose(grads[1]!, dw, shape: c.wShape, rtol: 1e-5, "dw")
         if c.bias { assertClose(grads[2]!, db, shape: [c.cout], rtol: 1e-5, "db") } else { #expect(grads[2] == nil) }
+    }
+
+    /// With an im2col budget below one image's matrix, the convolution unfolds bands of output rows
+    /// (one row each at budget 1; two rows of "large" at 2,500 floats): forward against the float64
+    /// loop and gradients against finite differences and the float64 formulas, as unbanded.
+    @Test(arguments: [1, 2_500])
+    func bandedIm2col(budget: Int) {
+        ConvolutionWorkspace.$im2colFloats.withValue(budget) {
+            for c in Self.cases where !(c.kh == 1 && c.kw == 1) && !(c.groups == c.cin && c.groups == c.cout) { conv2d(c: c) }
+            for c in Self.largeCases { largeConvolutions(c: c) }
+        }
+    }
+
+    /// Banding changes the working memory, not the numbers beyond float rounding.
+    @Test func bandedMatchesWholeImage() {
+        let c = Self.largeCases[0]
+        let x = randomTensor(c.xShape, seed: 13), w = randomTensor(c.wShape, seed: 14)
+        let whole = x.conv2d(weight: w, padding: 1)
+        let banded = ConvolutionWorkspace.$im2colFloats.withValue(1) { x.conv2d(weight: w, padding: 1) }
+        #expect(zip(whole.scalars, banded.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
     }
 }

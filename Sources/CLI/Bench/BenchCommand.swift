@@ -23,8 +23,13 @@ struct TensorBench: ParsableCommand {
     @Option(help: "Matrix sizes for the GEMM rows.") var sizes: [Int] = [256, 512, 1024, 2048]
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
-    @Option(help: "Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention).")
+    @Option(help: """
+            Run only these cases (matmul, elementwise, slice_backward, transformer_block, conv_block, linear_attention; \
+            conv_1024 runs only when named).
+            """)
     var only: [String] = []
+    @Option(help: "im2col budget in floats for the opt-in conv_1024 row (--only conv_1024); the library's default is 2^21.")
+    var im2colFloats = ConvolutionWorkspace.im2colFloats
 
     func validate() throws {
         if let env = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], Int(env) != threads {
@@ -40,6 +45,7 @@ struct TensorBench: ParsableCommand {
         var rows = selected("matmul") ? TensorBenchmarks.matmulRows(sizes: sizes, threads: threads) : []
         if selected("elementwise") { rows += TensorBenchmarks.elementwiseRows() }
         if selected("slice_backward") { rows += SliceBackwardBench.rows() }
+        if only.contains("conv_1024") { rows += TensorBenchmarks.largeConvolutionRows(im2colFloats: im2colFloats) }
         var blocks = TensorBenchmarks.blockRows(TensorBenchmarks.blockCases().filter { selected($0.name) })
         var torchVersion: String?
         let cases = ["transformer_block", "conv_block", "linear_attention"].filter(selected)

@@ -12,10 +12,12 @@ struct BenchmarkRow: Codable {
     var referenceMs: Double?
     var referenceName: String?
     var gflops: Double?
+    /// Peak resident memory of the process while the row ran (VmHWM after resetting it), MiB.
+    var peakRSSMiB: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, pass, shape, ms, gflops
-        case referenceMs = "reference_ms", referenceName = "reference"
+        case referenceMs = "reference_ms", referenceName = "reference", peakRSSMiB = "peak_rss_mib"
     }
 }
 
@@ -31,15 +33,19 @@ struct BenchmarkReport: Codable {
         case torchVersion = "torch_version"
     }
 
-    /// A Markdown table: ours, the reference, and ours as a fraction of the reference's speed.
+    /// A Markdown table: ours, the reference, and ours as a fraction of the reference's speed (and
+    /// the peak resident memory, when a row measured it).
     func table() -> String {
-        var lines = ["| case | pass | shape | UniRL ms | reference | reference ms | speed vs reference |",
-                     "|---|---|---|---:|---|---:|---:|"]
+        let memory = rows.contains { $0.peakRSSMiB != nil }
+        let header = "| case | pass | shape | UniRL ms | reference | reference ms | speed vs reference |"
+        var lines = [header + (memory ? " peak RSS MiB |" : ""),
+                     "|---|---|---|---:|---|---:|---:|" + (memory ? "---:|" : "")]
         for r in rows {
             let ref = r.referenceMs.map { String(format: "%.3f", $0) } ?? "—"
             let ratio = r.referenceMs.map { String(format: "%.2f×", $0 / r.ms) } ?? "—"
             let ms = String(format: "%.3f", r.ms)
-            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(ms) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |")
+            let rss = memory ? " \(r.peakRSSMiB.map { String(format: "%.0f", $0) } ?? "—") |" : ""
+            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(ms) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |" + rss)
         }
         return lines.joined(separator: "\n")
     }

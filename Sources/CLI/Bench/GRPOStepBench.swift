@@ -194,6 +194,12 @@ struct GRPOStepBench: AsyncParsableCommand {
 }
 
 /// The peak resident memory of this process (VmHWM of /proc/self/status) in MiB; nil off Linux.
+/// Resets the process's VmHWM to its current resident size (Linux: "5" into /proc/self/clear_refs),
+/// so that ``peakResidentMiB()`` reads the peak from here on.
+func resetPeakResident() {
+    try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+}
+
 func peakResidentMiB() -> Double? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
     for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {

@@ -45,6 +45,24 @@ enum TensorBenchmarks {
         }
     }
 
+    /// One 128 → 128-channel 3×3 convolution (padding 1) of x [1, 128, 1024, 1024], the shape of
+    /// DC-AE's last decoder stage at 1024 px, forward without a tape, with the peak resident memory
+    /// while it runs (VmHWM reset first). Opt-in (`--only conv_1024`): 309 GFLOP and 1 GiB of tensors;
+    /// `im2colFloats` is the convolution's im2col budget (``ConvolutionWorkspace``).
+    static func largeConvolutionRows(im2colFloats: Int) -> [BenchmarkRow] {
+        var rng = RandomState(seed: 5)
+        let x = Tensor.randomNormal([1, 128, 1024, 1024], using: &rng)
+        let w = Tensor.randomNormal([128, 128, 3, 3], using: &rng) * 0.03
+        resetPeakResident()
+        let ms = ConvolutionWorkspace.$im2colFloats.withValue(im2colFloats) {
+            medianMilliseconds(warmup: 0, repeats: 1) { _ = withoutGrad { x.conv2d(weight: w, padding: 1) } }
+        }
+        let flops = 2.0 * 128 * 128 * 9 * 1024 * 1024
+        let shape = "x[1,128,1024,1024] 3×3 Cout=128, im2col ≤ \(im2colFloats) floats"
+        let peak = peakResidentMiB()
+        return [BenchmarkRow(name: "conv_1024", pass: "forward", shape: shape, ms: ms, gflops: flops / ms / 1e6, peakRSSMiB: peak)]
+    }
+
     /// A block under test: a forward closure and the input it runs on.
     struct BlockCase {
         var name: String

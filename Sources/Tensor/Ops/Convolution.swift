@@ -1,6 +1,17 @@
 // 2-D convolution (PyTorch `F.conv2d` semantics: cross-correlation, NCHW, weight
-// [Cout, Cin/groups, kh, kw]) by im2col + GEMM per image and group, with a direct kernel for
-// depthwise convolutions. Images are split across cores; BLAS runs single-threaded inside.
+// [Cout, Cin/groups, kh, kw]) by im2col + GEMM per image, group and band of output rows, with a
+// direct kernel for depthwise convolutions. Images and bands are split across cores; BLAS runs
+// single-threaded inside.
+
+/// How much memory a convolution's im2col may use.
+public enum ConvolutionWorkspace {
+    /// Floats of im2col matrix per worker (default 2²¹, 8 MiB): a convolution whose whole-image
+    /// im2col is larger unfolds bands of output rows instead (a 128-channel 3×3 convolution at 1024²
+    /// would otherwise build a 4.7 GB matrix). Bands depend only on the geometry and this budget, so
+    /// results are the same from run to run; a different budget may change the last bits of a sum.
+    /// Set it for a scope with `ConvolutionWorkspace.$im2colFloats.withValue(n) { … }`.
+    @TaskLocal public static var im2colFloats = 1 << 21
+}
 
 /// Geometry of one convolution.
 @usableFromInline
@@ -15,6 +26,11 @@ struct ConvGeometry: Sendable {
     var colRows: Int { inPerGroup * kernelH * kernelW }
     var isPointwise: Bool { kernelH == 1 && kernelW == 1 && stride == 1 && padding == 0 }
     var isDepthwise: Bool { groups == inChannels && groups == outChannels }
+    /// Output rows per im2col band: as many as fit `budget` floats (at least one).
+    func bandRows(budget: Int) -> Int {
+        if isPointwise || isDepthwise { return outH }
+        return Swift.max(1, Swift.min(outH, budget / Swift.max(1, colRows * outW)))
+    }
 }
 
 /// The output columns ox whose input column ox·stride − padding + kx lies inside 0..<width.
@@ -25,18 +41,18 @@ private func validColumns(_ g: ConvGeometry, kx: Int) -> Range<Int> {
     return lo..<Swift.max(lo, hi)
 }
 
-/// Unfolds one group's input planes into [colRows, outH·outW].
-private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-    let oh = g.outH, ow = g.outW
+/// Unfolds one group's input planes into [colRows, rows.count·outW] for the output rows `rows`.
+private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rows: Range<Int>) {
+    let ow = g.outW, span = rows.count * ow
     for c in 0..<g.inPerGroup {
         let plane = x + c * g.height * g.width
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * span
                 let valid = validColumns(g, kx: kx)
-                for oy in 0..<oh {
+                for oy in rows {
                     let iy = oy * g.stride - g.padding + ky
-                    let dst = row + oy * ow
+                    let dst = row + (oy - rows.lowerBound) * ow
                     if iy < 0 || iy >= g.height || valid.isEmpty { dst.update(repeating: 0, count: ow); continue }
                     if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
                     if valid.upperBound < ow { (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound) }
@@ -53,20 +69,21 @@ private func im2col(_ x: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float
     }
 }
 
-/// Adds the columns back into one group's input-gradient planes (the transpose of im2col).
-private func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry) {
-    let oh = g.outH, ow = g.outW
+/// Adds the columns of the output rows `rows` back into one group's input-gradient planes (the
+/// transpose of im2col).
+private func col2im(_ col: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rows: Range<Int>) {
+    let ow = g.outW, span = rows.count * ow
     for c in 0..<g.inPerGroup {
         let plane = dx + c * g.height * g.width
         for ky in 0..<g.kernelH {
             for kx in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * oh * ow
+                let row = col + ((c * g.kernelH + ky) * g.kernelW + kx) * span
                 let valid = validColumns(g, kx: kx)
                 if valid.isEmpty { continue }
-                for oy in 0..<oh {
+                for oy in rows {
                     let iy = oy * g.stride - g.padding + ky
                     if iy < 0 || iy >= g.height { continue }
-                    let src = row + oy * ow + valid.lowerBound
+                    let src = row + (oy - rows.lowerBound) * ow + valid.lowerBound
                     let dst = plane + iy * g.width + valid.lowerBound * g.stride - g.padding + kx
                     let step = g.stride
                     for i in 0..<valid.count { dst[i &* step] += src[i] }
@@ -154,27 +171,42 @@ extension Tensor {
         let x = self
         let inImage = g.inChannels * g.height * g.width, outPlane = g.outH * g.outW, outImage = g.outChannels * outPlane
         let xp = storage.pointer, wp = weight.storage.pointer, bp = bias?.storage.pointer
+        let bandRows = g.bandRows(budget: ConvolutionWorkspace.im2colFloats)
+        let bands = (g.outH + bandRows - 1) / bandRows, colCount = g.colRows * bandRows * g.outW
         let out = Tensor(shape: [g.batch, g.outChannels, g.outH, g.outW]) { dst in
             let o = dst.baseAddress!
             do {
-                Parallel.forEachRange(g.batch, costPerItem: outImage * g.colRows) { r in
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise || g.isDepthwise ? 1 : g.colRows * outPlane)
+                // One item per image and band of output rows.
+                Parallel.forEachRange(g.batch * bands, costPerItem: Swift.max(1, outImage * g.colRows / bands)) { r in
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isPointwise || g.isDepthwise ? 1 : colCount)
                     defer { col.deallocate() }
-                    for n in r {
-                        let xi = xp + n * inImage, oi = o + n * outImage
+                    for item in r {
+                        let n = item / bands, rows = (item % bands) * bandRows..<Swift.min(g.outH, (item % bands + 1) * bandRows)
+                        let xi = xp + n * inImage, oi = o + n * outImage, span = rows.count * g.outW
                         if g.isDepthwise {
                             depthwiseForward(xi, wp, oi, g)
                         } else {
                             for gi in 0..<g.groups {
                                 let xg = xi + gi * g.inPerGroup * g.height * g.width
-                                let cols: UnsafePointer<Float>
-                                if g.isPointwise { cols = UnsafePointer(xg) } else { im2col(xg, col, g); cols = UnsafePointer(col) }
-                                sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: false, cols, transposeB: false,
-                                      oi + gi * g.outPerGroup * outPlane, m: g.outPerGroup, n: outPlane, k: g.colRows)
+                                let wg = wp + gi * g.outPerGroup * g.colRows, og = oi + gi * g.outPerGroup * outPlane
+                                if g.isPointwise {
+                                    sgemm(wg, transposeA: false, xg, transposeB: false, og, m: g.outPerGroup, n: outPlane, k: g.colRows)
+                                } else if bands == 1 {
+                                    im2col(xg, col, g, rows: rows)
+                                    sgemm(wg, transposeA: false, col, transposeB: false, og, m: g.outPerGroup, n: outPlane, k: g.colRows)
+                                } else {
+                                    // The band's rows of each output channel: outPlane apart.
+                                    im2col(xg, col, g, rows: rows)
+                                    sgemmBlock(wg, g.colRows, false, col, span, false, og + rows.lowerBound * g.outW, outPlane,
+                                               m: g.outPerGroup, n: span, k: g.colRows, accumulate: false, alpha: 1)
+                                }
                             }
                         }
                         if let bp {
-                            for c in 0..<g.outChannels { let row = oi + c * outPlane; let b = bp[c]; for j in 0..<outPlane { row[j] += b } }
+                            for c in 0..<g.outChannels {
+                                let row = oi + c * outPlane + rows.lowerBound * g.outW, b = bp[c]
+                                for j in 0..<span { row[j] += b }
+                            }
                         }
                     }
                 }
@@ -195,7 +227,7 @@ extension Tensor {
             defer { partial.deallocate() }
             do {
                 Parallel.forEachRange(chunks, costPerItem: Swift.max(1, g.batch * outImage * g.colRows * 2 / chunks)) { cr in
-                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isDepthwise ? 1 : g.colRows * outPlane)
+                    let col = UnsafeMutablePointer<Float>.allocate(capacity: g.isDepthwise ? 1 : colCount)
                     defer { col.deallocate() }
                     for c in cr {
                         let dw = partial + c * wCount
@@ -208,22 +240,44 @@ extension Tensor {
                             for gi in 0..<g.groups {
                                 let xg = xi + gi * g.inPerGroup * g.height * g.width
                                 let gg = gi0 + gi * g.outPerGroup * outPlane
-                                if needW {
-                                    let cols: UnsafePointer<Float>
-                                    if g.isPointwise { cols = UnsafePointer(xg) } else { im2col(xg, col, g); cols = UnsafePointer(col) }
-                                    // dW_g += G_g · colsᵀ
-                                    sgemm(gg, transposeA: false, cols, transposeB: true, dw + gi * g.outPerGroup * g.colRows,
-                                          m: g.outPerGroup, n: g.colRows, k: outPlane, accumulate: true)
+                                let wg = wp + gi * g.outPerGroup * g.colRows, dwg = dw + gi * g.outPerGroup * g.colRows
+                                let dxg = dxp.map { $0 + n * inImage + gi * g.inPerGroup * g.height * g.width }
+                                if g.isPointwise {
+                                    // dW_g += G_g · xᵀ, dx_g += W_gᵀ · G_g
+                                    if needW {
+                                        sgemm(gg, transposeA: false, xg, transposeB: true, dwg,
+                                              m: g.outPerGroup, n: g.colRows, k: outPlane, accumulate: true)
+                                    }
+                                    if let dxg {
+                                        sgemm(wg, transposeA: true, gg, transposeB: false, dxg,
+                                              m: g.colRows, n: outPlane, k: g.outPerGroup, accumulate: true)
+                                    }
+                                    continue
                                 }
-                                if let dxp {
-                                    let dxg = dxp + n * inImage + gi * g.inPerGroup * g.height * g.width
-                                    if g.isPointwise {
-                                        sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: true, gg, transposeB: false,
-                                              dxg, m: g.colRows, n: outPlane, k: g.outPerGroup, accumulate: true)
-                                    } else {
-                                        sgemm(wp + gi * g.outPerGroup * g.colRows, transposeA: true, gg, transposeB: false,
-                                              col, m: g.colRows, n: outPlane, k: g.outPerGroup)
-                                        col2im(col, dxg, g)
+                                for band in 0..<bands {
+                                    let rows = band * bandRows..<Swift.min(g.outH, (band + 1) * bandRows)
+                                    let span = rows.count * g.outW, gb = gg + rows.lowerBound * g.outW
+                                    if needW {
+                                        // dW_g += G_g · colsᵀ over this band's columns.
+                                        im2col(xg, col, g, rows: rows)
+                                        if bands == 1 {
+                                            sgemm(gg, transposeA: false, col, transposeB: true, dwg,
+                                                  m: g.outPerGroup, n: g.colRows, k: outPlane, accumulate: true)
+                                        } else {
+                                            sgemmBlock(gb, outPlane, false, col, span, true, dwg, g.colRows,
+                                                       m: g.outPerGroup, n: g.colRows, k: span, accumulate: true, alpha: 1)
+                                        }
+                                    }
+                                    if let dxg {
+                                        // cols = W_gᵀ · G_g, folded back into dx.
+                                        if bands == 1 {
+                                            sgemm(wg, transposeA: true, gg, transposeB: false, col,
+                                                  m: g.colRows, n: outPlane, k: g.outPerGroup)
+                                        } else {
+                                            sgemmBlock(wg, g.colRows, true, gb, outPlane, false, col, span,
+                                                       m: g.colRows, n: span, k: g.outPerGroup, accumulate: false, alpha: 1)
+                                        }
+                                        col2im(col, dxg, g, rows: rows)
                                     }
                                 }
                             }

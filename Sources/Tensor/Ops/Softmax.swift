@@ -1,3 +1,4 @@
+import CUniRLKernels
 import Foundation
 
 // Softmax and log-softmax over one axis, fused with their derivatives.
@@ -49,12 +50,10 @@ extension Tensor {
                 Parallel.forEachRange(rows, costPerItem: n * 8) { r in
                     for row in r {
                         let s = src + row * n, o = d + row * n
-                        var m = -Float.infinity
-                        for j in 0..<n { m = Swift.max(m, s[j]) }
+                        let m = rowMaximum(s, n)
                         // exp into the output row first (a vectorisable loop), then sum it.
                         for j in 0..<n { o[j] = FastMath.exp(s[j] - m) }
-                        var total: Float = 0
-                        for j in 0..<n { total += o[j] }
+                        let total = unirl_sum(o, n, UNIRL_PATH_AUTO)
                         let lse = m + Foundation.log(total)
                         for j in 0..<n { o[j] = s[j] - lse }
                     }
@@ -68,8 +67,7 @@ extension Tensor {
                     Parallel.forEachRange(rows, costPerItem: n * 8) { r in
                         for row in r {
                             let go = gp + row * n, yo = yp + row * n, o = d + row * n
-                            var total: Float = 0
-                            for j in 0..<n { total += go[j] }
+                            let total = unirl_sum(go, n, UNIRL_PATH_AUTO)
                             for j in 0..<n { o[j] = go[j] - FastMath.exp(yo[j]) * total }
                         }
                     }
@@ -82,12 +80,28 @@ extension Tensor {
 /// Numerically stable softmax of one row; a row that is entirely −∞ becomes all zeros.
 @usableFromInline
 func softmaxRow(_ s: UnsafePointer<Float>, _ o: UnsafeMutablePointer<Float>, _ n: Int) {
-    var m = -Float.infinity
-    for j in 0..<n { m = Swift.max(m, s[j]) }
+    let m = rowMaximum(s, n)
     if m == -.infinity { o.update(repeating: 0, count: n); return }
     for j in 0..<n { o[j] = FastMath.exp(s[j] - m) }
-    var total: Float = 0
-    for j in 0..<n { total += o[j] }
+    let total = unirl_sum(o, n, UNIRL_PATH_AUTO)
     let inv = 1 / total
     for j in 0..<n { o[j] *= inv }
+}
+
+/// The largest of n floats (−∞ for none), in 16 independent lanes: a running `max` over one
+/// register is a chain of dependent instructions, and max is exact in any order.
+@usableFromInline
+func rowMaximum(_ s: UnsafePointer<Float>, _ n: Int) -> Float {
+    var lanes = SIMD16<Float>(repeating: -.infinity)
+    var j = 0
+    while j + 16 <= n {
+        lanes = pointwiseMax(lanes, UnsafeRawPointer(s + j).loadUnaligned(as: SIMD16<Float>.self))
+        j += 16
+    }
+    var m = lanes.max()
+    while j < n {
+        m = Swift.max(m, s[j])
+        j += 1
+    }
+    return m
 }
