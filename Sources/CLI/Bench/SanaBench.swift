@@ -53,28 +53,37 @@ struct SanaBench: ParsableCommand {
         let selected = selectedCases
         var rows: [BenchmarkRow] = []
         if selected.contains("forward") {
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
                 _ = withoutGrad { transformer(x, encoderHiddenStates: caption, timestep: timestep) }
             }
-            rows.append(BenchmarkRow(name: "sana_dit", pass: "forward", shape: Self.shape, ms: ms))
+            rows.append(
+                BenchmarkRow(name: "sana_dit", pass: "forward", shape: Self.shape, ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
         if selected.contains("forward_backward") {
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
                 for p in parameters { p.zeroGrad() }
                 let out = transformer(x, encoderHiddenStates: caption, timestep: timestep)
                 (out.square().sum() * (1 / Float(out.elementCount))).backward()
             }
             for p in parameters { p.zeroGrad() }
-            rows.append(BenchmarkRow(name: "sana_dit", pass: "forward_backward", shape: Self.shape, ms: ms))
+            rows.append(
+                BenchmarkRow(name: "sana_dit", pass: "forward_backward", shape: Self.shape, ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
         if selected.contains("rollout") {
             let policy = SanaPolicy(transformer: transformer, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7), latentSize: 16)
             let conditions = (0..<8).map { SanaCondition(embedding: caption.slice(axis: 0, $0..<($0 + 1)).squeezed(0)) }
             var sampling = RandomState(seed: 1)
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
                 _ = try? policy.sample(conditions, using: &sampling)
             }
-            rows.append(BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob", shape: Self.shape, ms: ms))
+            rows.append(
+                BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob", shape: Self.shape, ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
 
         var versions: String?

@@ -76,22 +76,28 @@ struct UnifiedBench: ParsableCommand {
             let model = try Self.tinyModel()
             if selected.contains("unified_forward") {
                 let x = Tensor.randomNormal([8, 4, 8, 8], using: &rng), t = Tensor([Float](repeating: 500, count: 8))
+                resetPeakResident()
                 let ms = medianMilliseconds(warmup: warmup, repeats: repeats) {
                     _ = withoutGrad { () -> Tensor in
                         let c = try! model.condition(for: prompts, querySet: .t2i)
                         return model.transformer(x, encoderHiddenStates: c, timestep: t)
                     }
                 }
-                rows.append(BenchmarkRow(name: "unified_forward", pass: "LM+connector+DiT step", shape: Self.tinyShape, ms: ms))
+                rows.append(
+                    BenchmarkRow(name: "unified_forward", pass: "LM+connector+DiT step", shape: Self.tinyShape, ms: ms,
+                                 peakRSSMiB: peakResidentMiB()))
             }
             if selected.contains("sde_rollout_10") {
                 let policy = UnifiedImagePolicy(model: model, settings: SanaPolicySettings(steps: 10, noiseLevel: 0.7, guidanceScale: 3.5))
                 let conditions = prompts.map { UnifiedImageCondition(prompt: $0) }
                 var sampling = RandomState(seed: 2)
+                resetPeakResident()
                 let ms = medianMilliseconds(warmup: 1, repeats: max(3, repeats / 2)) {
                     _ = try! policy.sample(conditions, using: &sampling)
                 }
-                rows.append(BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob, cfg 3.5", shape: Self.tinyShape, ms: ms))
+                rows.append(
+                    BenchmarkRow(name: "sde_rollout_10", pass: "sample+logprob, cfg 3.5", shape: Self.tinyShape, ms: ms,
+                                 peakRSSMiB: peakResidentMiB()))
             }
         }
         if selected.contains("qwen3b_layer") {
@@ -106,29 +112,37 @@ struct UnifiedBench: ParsableCommand {
             let rotary = RotaryEmbedding.multiSectionTables(
                 positions: [positions, positions, positions], sections: [16, 24, 24],
                 dimension: c.hiddenSize / c.numAttentionHeads, theta: c.ropeTheta)
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: 1, repeats: real) {
                 _ = withoutGrad { layer(h, rotary: rotary, mask: AttentionMask(causal: true)) }
             }
-            rows.append(BenchmarkRow(name: "qwen3b_layer", pass: "forward", shape: "[1, 512, 2048], GQA 16/2, MLP 11008", ms: ms))
+            rows.append(
+                BenchmarkRow(name: "qwen3b_layer", pass: "forward", shape: "[1, 512, 2048], GQA 16/2, MLP 11008", ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
         if selected.contains("connector_2048") {
             var c = MetaQueryConnectorConfiguration.unirlZero
             c.numHiddenLayers = 1
             let connector = try MetaQueryConnector(configuration: c, rng: &rng)
             let h = Tensor.randomNormal([1, 256, 2048], using: &rng)
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: 1, repeats: real) { _ = withoutGrad { connector(h) } }
-            rows.append(BenchmarkRow(name: "connector_2048", pass: "forward", shape: "[1, 256, 2048] → 2304, 1 block", ms: ms))
+            rows.append(
+                BenchmarkRow(name: "connector_2048", pass: "forward", shape: "[1, 256, 2048] → 2304, 1 block", ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
         if selected.contains("sana_1600m_block") {
             var c = SanaTransformerConfiguration.sana1600M1024
             c.numLayers = 1
             let dit = try SanaTransformer(configuration: c, referencePath: true, rng: &rng)
             let x = Tensor.randomNormal([1, 32, 32, 32], using: &rng), caption = Tensor.randomNormal([1, 256, 2304], using: &rng)
+            resetPeakResident()
             let ms = medianMilliseconds(warmup: 1, repeats: real) {
                 _ = withoutGrad { dit(x, encoderHiddenStates: caption, timestep: Tensor([500])) }
             }
             rows.append(
-                BenchmarkRow(name: "sana_1600m_block", pass: "forward", shape: "[1, 32, 32, 32], caption 256, 1 block + ref", ms: ms))
+                BenchmarkRow(name: "sana_1600m_block", pass: "forward", shape: "[1, 32, 32, 32], caption 256, 1 block + ref", ms: ms,
+                             peakRSSMiB: peakResidentMiB()))
         }
 
         var versions: String?
