@@ -43,14 +43,16 @@ fixtures: reference-env
 	.venv-reference/bin/python scripts/make_tensor_fixtures.py
 
 ## libFuzzer: build the harness (Fuzz/) with -sanitize=fuzzer,address and run every target
-## FUZZ_RUNS executions (default 1,000,000) on one core, starting from Fuzz/Seeds/<target>.
+## FUZZ_RUNS executions (default 1,000,000) on one core, starting from Fuzz/Seeds/<target>, or FUZZ_SECONDS
+## of fuzzing per target when that comes first (0, the default: no time limit).
 FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 0
 FUZZ_TARGETS ?= safetensors model-config run-config tokenizer-json tiktoken bpe-encode png jpeg prompts
 fuzz:
 	cd Fuzz && $(SWIFT) build -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 	@mkdir -p Fuzz/corpus Fuzz/crashes
 	@for t in $(FUZZ_TARGETS); do \
 		echo "== $$t"; mkdir -p Fuzz/corpus/$$t; \
-		UNIRL_FUZZ_TARGET=$$t Fuzz/.build/debug/UniRLFuzz -runs=$(FUZZ_RUNS) -jobs=1 -max_len=65536 -timeout=10 \
+		UNIRL_FUZZ_TARGET=$$t Fuzz/.build/debug/UniRLFuzz -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_SECONDS) -jobs=1 -max_len=65536 -timeout=10 \
 			-rss_limit_mb=4096 -artifact_prefix=Fuzz/crashes/$$t- Fuzz/corpus/$$t Fuzz/Seeds/$$t || exit 1; \
 	done

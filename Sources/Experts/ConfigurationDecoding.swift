@@ -43,10 +43,12 @@ public func decodeModelConfiguration<C: Decodable>(_ type: C.Type, from data: Da
     let unknown = object.keys.filter { !knownKeys.contains($0) && !ignoredKeys.contains($0) && !$0.hasPrefix("_") }.sorted()
     guard unknown.isEmpty else { throw ModelConfigurationError.unknownKeys(path: path, keys: unknown) }
     if let (key, value) = oversizedModelSetting(in: object) {
-        let bytes = Double(value) * 4
+        // Formatted as a float: a value such as 1e113 overflows Int (found by fuzzing `model-config`).
+        let gigabytes = Double(value) * 4 / 1e9
+        let size = gigabytes < 1e15 ? String(Int(gigabytes)) : String(format: "%.3g", gigabytes)
         throw ModelConfigurationError.invalid(
             path: path,
-            reason: "'\(key)' is \(value): a model with it would need more than \(Int(bytes / 1e9)) GB "
+            reason: "'\(key)' is \(value): a model with it would need more than \(size) GB "
                 + "(at least one float per unit); sizes above \(maximumModelDimension) are refused before allocating")
     }
     do { return try JSONDecoder().decode(type, from: data) } catch {

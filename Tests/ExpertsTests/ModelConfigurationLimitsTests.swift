@@ -26,6 +26,18 @@ import Testing
         }
     }
 
+    /// Found by fuzzing `model-config` (`Fuzz/Seeds/model-config/crash-huge-private-number`): the memory
+    /// in the message overflowed `Int` for a number near 10¹¹³ and trapped.
+    @Test func aSizeBeyondIntIsAnErrorNotATrap() throws {
+        let url = try write(#"{"hidden_size": 8, "_s": 1.2e113}"#)
+        do {
+            _ = try MetaQueryConnectorConfiguration.load(from: url)
+            Issue.record("accepted a size of 1.2e113")
+        } catch {
+            #expect("\(error)".contains("'_s'") && "\(error)".contains("e+104 GB"), "\(error)")
+        }
+    }
+
     @Test func nestedSizesAreCheckedToo() {
         let object: [String: Any] = ["text_config": ["hidden_size": 1 << 40], "rope_theta": 1e9]
         #expect(oversizedModelSetting(in: object)?.0 == "text_config.hidden_size")

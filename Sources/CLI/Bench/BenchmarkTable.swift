@@ -58,12 +58,12 @@ func medianMilliseconds(warmup: Int = 3, repeats: Int = 10, _ body: () -> Void) 
     return times[times.count / 2]
 }
 
-/// The CPU model, from /proc/cpuinfo.
+/// The CPU model, from /proc/cpuinfo, and the OpenBLAS kernels in use.
 func machineDescription() -> String {
     let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last
     let cpu = model.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS \(Parallel.blasCore) kernels"
 }
 
 /// The message of a benchmark asked for a thread count the kernels do not use.

@@ -1,4 +1,5 @@
 import CBLAS
+import CUniRLKernels
 import Dispatch
 import Foundation
 
@@ -12,12 +13,23 @@ public enum Parallel {
     ///
     /// Reading it also pins OpenBLAS to one thread: we split large products across cores
     /// ourselves (see ``sgemm(_:transposeA:_:transposeB:_:m:n:k:accumulate:alpha:parallel:)``), and
-    /// OpenBLAS's own pool would otherwise spin against our workers.
+    /// OpenBLAS's own pool would otherwise spin against our workers. Every BLAS call goes through
+    /// ``sgemm(_:transposeA:_:transposeB:_:m:n:k:accumulate:alpha:parallel:)``, which reads this first,
+    /// so it is also where OpenBLAS's kernels are re-chosen when its CPU detection fell back to old
+    /// ones (``blasCore``).
     public static let threadCount: Int = {
+        unirl_blas_upgrade_kernels()
         openblas_set_num_threads(1)
         if let s = ProcessInfo.processInfo.environment["UNIRL_NUM_THREADS"], let n = Int(s), n > 0 { return n }
         return Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// The kernel set OpenBLAS runs (its core name, e.g. "SkylakeX"), after ``threadCount`` has
+    /// re-chosen it where OpenBLAS's detection did not know the CPU.
+    public static var blasCore: String {
+        _ = threadCount
+        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
+    }
 
     /// The persistent workers behind ``forEachRange(_:costPerItem:_:)``.
     static let pool = WorkerPool(workers: threadCount - 1)
