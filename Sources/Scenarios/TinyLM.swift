@@ -83,6 +83,13 @@ public struct TinyLM {
             ?? Bundle.module.url(forResource: "lm", withExtension: nil, subdirectory: "Resources/tiny-unified")
     }
 
+    /// The bundled text-stage folder (`Sources/Scenarios/Resources/tiny-lm-text`: the bundled LM
+    /// continued on worked text tasks by `unirl pretrain lm --stage text`), the `text` scenario's
+    /// cold start; nil if the package was built without it.
+    public static var bundledTextDirectory: URL? {
+        Bundle.module.url(forResource: "tiny-lm-text", withExtension: nil, subdirectory: "Resources")
+    }
+
     /// The files a model folder must hold.
     public static let requiredFiles = ["config.json", "model.safetensors", "tokenizer.json"]
 

@@ -93,8 +93,10 @@ public struct TinyLMTask: Sendable {
 /// never a training prompt (the same question about the same picture).
 public struct TinyLMTaskGenerator: Sendable {
     public let renderer = SceneRenderer(size: 32)
+    /// How text tasks' supervised replies reason (the split and the answers do not depend on it).
+    public var textReasoning: TextReasoningStyle
 
-    public init() {}
+    public init(textReasoning: TextReasoningStyle = .short) { self.textReasoning = textReasoning }
 
     /// The split of a VQA sample.
     public static func split(of sample: VQASample) -> PromptSplit {
@@ -144,13 +146,23 @@ public struct TinyLMTaskGenerator: Sendable {
                 guard Self.split(of: t) == split else { continue }
                 return TinyLMTask(
                     kind: .text, prompt: t.question,
-                    completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: t), answer: String(t.answer)),
+                    completion: TinyLMFormat.completion(reasoning: Self.reasoning(for: t, style: textReasoning), answer: String(t.answer)),
                     answer: String(t.answer), subkind: t.kind.rawValue)
             }
         }
     }
 
-    /// The worked step of a text task: "7+5=12", "12-5=7", "3×4=12" (word problems by their
+    /// The reasoning of a text task in `style`: ``reasoning(for:)`` or ``WorkedArithmetic``'s.
+    public static func reasoning(for task: TextTask, style: TextReasoningStyle) -> String {
+        switch style {
+        case .short: return reasoning(for: task)
+        case .worked:
+            guard let (a, op, b) = WorkedArithmetic.operation(of: task) else { return "\(task.answer)" }
+            return WorkedArithmetic.reasoning(a, op, b)
+        }
+    }
+
+    /// The one-step reasoning of a text task: "7+5=12", "12-5=7", "3×4=12" (word problems by their
     /// operation: "erases" subtracts, "rows of" multiplies, the others add).
     public static func reasoning(for task: TextTask) -> String {
         let numbers = integers(in: task.question)

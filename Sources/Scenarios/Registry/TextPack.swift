@@ -8,7 +8,8 @@ import UniRLTensor
 /// The settings of the `text` and `vqa` scenarios (`scenario.<key>=<value>`).
 public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
     /// A transformers Qwen2.5-VL or Qwen2 folder (config.json, safetensors, tokenizer.json); empty:
-    /// the bundled tiny LM (`Sources/Scenarios/Resources/tiny-unified/lm`).
+    /// the bundled tiny LM (`vqa`: `Sources/Scenarios/Resources/tiny-unified/lm`; `text`: its text
+    /// stage, `Sources/Scenarios/Resources/tiny-lm-text`).
     public var lm = ""
     /// A JSONL prompt file (``AnswerPromptFile``); empty: ShapesWorld tasks.
     public var prompts = ""
@@ -16,12 +17,12 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
     /// questions (the tiny LM's fixed held-out set, ``TinyLMPretraining/heldOutTasks()``). Defaults 2000, 200.
     public var trainPrompts = 2000
     public var testPrompts = 200
-    /// Sampling of a rollout: new tokens at most, temperature, top-k (0: all), top-p (1: all).
+    /// Sampling of a rollout: new tokens at most (default 48; `text` 72), temperature, top-k (0: all), top-p (1: all).
     public var maxNewTokens = 48
     public var temperature: Float = 1
     public var topK = 0
     public var topP: Float = 1
-    /// New tokens at most of a greedy evaluation completion. Default 48.
+    /// New tokens at most of a greedy evaluation completion. Default 48 (`text` 72).
     public var evaluationTokens = 48
     /// Weight of the format reward next to accuracy's 1. Default 0.2.
     public var formatWeight: Float = 0.2
@@ -30,13 +31,16 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
     /// Also measure the held-out accuracy of the other scenario (text ↔ VQA) before and after
     /// (catastrophic forgetting). Default true.
     public var forgetting = true
+    /// Held-out accuracy also every this many steps (0: start and end only), for `eval_curve.png`;
+    /// the other scenario's accuracy is measured at the start and end only. Default 0.
+    public var evalEvery = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case lm, prompts, trainPrompts = "train_prompts", testPrompts = "test_prompts", maxNewTokens = "max_new_tokens"
         case temperature, topK = "top_k", topP = "top_p", evaluationTokens = "evaluation_tokens"
-        case formatWeight = "format_weight", promptSeed = "prompt_seed", forgetting
+        case formatWeight = "format_weight", promptSeed = "prompt_seed", forgetting, evalEvery = "eval_every"
     }
 
     public func validate() throws {
@@ -51,6 +55,7 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
         try check(topK >= 0, "top_k", "must be ≥ 0")
         try check(topP > 0 && topP <= 1, "top_p", "must be in (0, 1]")
         try check(formatWeight >= 0, "format_weight", "must be ≥ 0")
+        try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
     }
 
     /// The rollout sampling options.
@@ -82,18 +87,25 @@ public struct AnswerPack: ScenarioPack {
     }
     public let metricName = "accuracy"
     public let experts = [ExpertDeclaration("lm", kind: .discrete)]
-    /// `vqa`: 120 steps of 4 prompts × 8, learning rate 3e-4. `text`: 160 steps of 8 prompts × 8 at
-    /// 1e-4 — at 3e-4 and 4 prompts the KL reached ≈ 0.25 within 10 steps and held-out accuracy did
-    /// not move (10.0% → 10.0%); twice the prompts per step at a third of the rate kept the KL near
-    /// 0.02 and every text task kind rose (README, "Text and multimodal reasoning RL").
+    /// `vqa`: 120 steps of 4 prompts × 8, learning rate 3e-4. `text`: 120 steps of 8 prompts × 8 at
+    /// 1e-4 from the text stage's cold start — at 3e-4 and 4 prompts the KL reached ≈ 0.25 within 10
+    /// steps on the bundled LM, and at 2e-4 on the text stage it rose to 0.1–0.2 in 40 steps while the
+    /// sampled accuracy fell; held-out accuracy does not rise at these settings either (README, "Text
+    /// and multimodal reasoning RL").
     public var defaultOverrides: [String] {
         let shared = ["run.checkpoint_every=0", "trainer.group_size=8", "experts.lm.beta=0.04"]
         switch task {
         case .vqa: return shared + ["run.steps=120", "trainer.prompts_per_step=4", "experts.lm.learning_rate=0.0003"]
-        case .text: return shared + ["run.steps=160", "trainer.prompts_per_step=8", "experts.lm.learning_rate=0.0001"]
+        case .text: return shared + ["run.steps=120", "trainer.prompts_per_step=8", "experts.lm.learning_rate=0.0001"]
         }
     }
-    public var defaultSettings: AnswerScenarioSettings { AnswerScenarioSettings() }
+    /// `text`: 72 new tokens for rollouts and evaluation (the worked completions of its cold start
+    /// run to 66 tokens for 9 × 9); `vqa`: 48.
+    public var defaultSettings: AnswerScenarioSettings {
+        var settings = AnswerScenarioSettings()
+        if task == .text { (settings.maxNewTokens, settings.evaluationTokens) = (72, 72) }
+        return settings
+    }
 
     public init(task: Task) { self.task = task }
 
@@ -110,8 +122,11 @@ public struct AnswerPack: ScenarioPack {
         return (0..<count).map { _ in AnswerTask(generator.task(kind, split: .train, using: &rng)) }
     }
 
+    public func evaluationInterval(settings: AnswerScenarioSettings) -> Int { settings.evalEvery }
+
     public func makeScenario(settings: AnswerScenarioSettings, configuration: GRPOConfiguration) throws -> AnswerScenario {
-        guard let directory = settings.lm.isEmpty ? TinyLM.bundledDirectory : URL(fileURLWithPath: settings.lm) else {
+        let bundled = task == .text ? TinyLM.bundledTextDirectory : TinyLM.bundledDirectory
+        guard let directory = settings.lm.isEmpty ? bundled : URL(fileURLWithPath: settings.lm) else {
             throw TinyLMError.notBundled
         }
         let lm = try AnswerLanguageModel(directory: directory, options: settings.generationOptions)
@@ -147,7 +162,7 @@ public struct AnswerPack: ScenarioPack {
         var extra = ["format_rate": result.format]
         for (k, v) in result.bySubkind where !k.isEmpty { extra["accuracy/\(k)"] = v }
         var line = String(format: "%@ held-out accuracy %.1f%% (format %.1f%%)", name, 100 * result.accuracy, 100 * result.format)
-        if let other = scenario.other {
+        if let other = scenario.other, phase != .during {
             let o = try scenario.accuracy(on: other.tasks)
             extra["\(other.name)_accuracy"] = o.accuracy
             line += String(format: "; %@ held-out accuracy %.1f%%", other.name, 100 * o.accuracy)
