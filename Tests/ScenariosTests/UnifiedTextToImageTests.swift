@@ -46,6 +46,23 @@ struct MeanBrightnessReward: RewardFunction {
         for key in ["scenario", "metric", "before", "after", "eval_prompts", "steps", "seconds"] { #expect(json?[key] != nil, "\(key)") }
     }
 
+    /// The defaults are the measured recipe: a random 3-step SDE window among the first 6 of the 10
+    /// sampler steps, 8 prompts × 8 samples, the sampler's log-probs as π_old, β 0.004; they validate,
+    /// and the demo's learning rate resolves over them.
+    @Test func theDefaultsAreTheWindowedRecipe() throws {
+        let runner = ScenarioRunner(pack: TextToImagePack())
+        let defaults = try runner.defaults()
+        let c = defaults.configuration
+        try c.validate()
+        let dm = try #require(c.experts["dm"])
+        #expect(dm.sdeWindowSize == 3 && dm.sdeWindowMode == .random && dm.sdeWindowEnd == 6 && dm.beta == 0.004)
+        #expect(dm.sdeWindowEnd <= defaults.scenario.samplingSteps)
+        #expect(c.trainer.promptsPerStep == 8 && c.trainer.groupSize == 8 && !c.trainer.recomputeOldLogProbs)
+        let demo = try runner.resolve(configFile: nil, overrides: ["experts.dm.learning_rate=\(TextToImagePack.demoLearningRate)"])
+        #expect(demo.configuration.experts["dm"]?.learningRate == TextToImagePack.demoLearningRate)
+        #expect(demo.configuration.experts["dm"]?.sdeWindowSize == 3)
+    }
+
     /// The scenario trains the connector, the queries and the DiT; the frozen LM stays bit-identical.
     @Test func aGRPOStepMovesConnectorAndDiTButNotTheLM() async throws {
         var settings = TextToImagePack().defaultSettings
