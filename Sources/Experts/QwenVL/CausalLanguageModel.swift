@@ -97,9 +97,14 @@ public protocol CausalLanguageModel: Module {
     /// Logits [B, T, V] of `batch` at `positions`. With a `cache`, `batch` holds the new tokens
     /// only: they attend to the cached ones and are appended to the cache.
     func logits(for batch: TokenBatch, positions: PositionIDs, cache: KeyValueCache?) throws -> Tensor
+    /// Tokens that stand for image or video content in a prompt and so must never be generated
+    /// (Qwen2.5-VL's `<|vision_start|>`, `<|vision_end|>`, `<|image_pad|>`, `<|video_pad|>`); none for
+    /// a text-only model.
+    var placeholderTokenIDs: Set<Int> { get }
 }
 
 extension CausalLanguageModel {
     /// An empty cache for this model.
     public func makeCache() -> KeyValueCache { KeyValueCache(layers: layerCount) }
+    public var placeholderTokenIDs: Set<Int> { [] }
 }

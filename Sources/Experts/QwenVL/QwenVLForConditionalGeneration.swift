@@ -37,6 +37,9 @@ public final class QwenVLForConditionalGeneration: CausalLanguageModel {
     }
 
     public var vocabularySize: Int { configuration.text.vocabSize }
+    public var placeholderTokenIDs: Set<Int> {
+        [configuration.imageTokenID, configuration.videoTokenID, configuration.visionStartTokenID, configuration.visionEndTokenID]
+    }
     public var layerCount: Int { configuration.text.numHiddenLayers }
 
     /// Maps a checkpoint name to ours: both transformers layouts, and drops a tied head's copy.

@@ -51,6 +51,38 @@ import UniRLTensor
         #expect(worst <= 1e-5, "cached logits differ from the full forward by \(worst)")
     }
 
+    /// Suppressed tokens are never drawn, greedy or sampled, and the recorded log-prob stays that
+    /// of the whole tempered distribution (the one replay computes).
+    @Test func suppressedTokensAreNeverDrawn() {
+        let logits = [Float](repeating: 0, count: 64)
+        var rng = RandomState(seed: 2)
+        var free = TokenSampler(options: GenerationOptions(temperature: 1)), hits = 0
+        var banned = free
+        banned.options.suppressedTokens = Set(0..<8)
+        logits.withUnsafeBufferPointer { row in
+            for _ in 0..<400 {
+                if free.pick(row, rng: &rng).token < 8 { hits += 1 }
+                let (token, lp) = banned.pick(row, rng: &rng)
+                #expect(token >= 8 && abs(lp + Foundation.log(64)) < 1e-5)
+            }
+            free = TokenSampler(options: .greedy(maxNewTokens: 1))
+            banned.options.temperature = 0
+            #expect(free.pick(row, rng: &rng).token == 0 && banned.pick(row, rng: &rng).token == 8)
+        }
+        #expect(hits > 20, "the unsuppressed draw reaches tokens 0..<8 (\(hits) of 400)")
+    }
+
+    /// A completion never holds one of Qwen2.5-VL's image placeholders: prompt + completion would
+    /// be unreadable for replay ("1 image placeholder runs for 0 images", seen in a `cot-t2i` run).
+    @Test func imagePlaceholdersAreNeverGenerated() throws {
+        let model = QwenVLModelTests.model()
+        #expect(model.placeholderTokenIDs == [60, 61, 62, 63])
+        var rng = RandomState(seed: 4)
+        let batch = TokenBatch(leftPadding: [[3, 9, 4], [2, 8], [5, 5, 6]], padID: 0)
+        let out = try TokenGenerator(model).generate(batch, options: GenerationOptions(maxNewTokens: 60, temperature: 3), using: &rng)
+        #expect(out.allSatisfy { $0.tokens.count == 60 && $0.tokens.allSatisfy { $0 < 60 } })
+    }
+
     /// Greedy tokens are the argmax of a full forward over prompt + tokens so far, and their
     /// recorded log-probs are that forward's log-softmax: the cache changes nothing.
     @Test(arguments: [1, 0.7] as [Float])

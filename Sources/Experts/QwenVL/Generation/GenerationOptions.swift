@@ -20,6 +20,11 @@ public struct GenerationOptions: Sendable, Equatable {
     public var stopTokens: Set<Int>
     /// The id that left-pads prompts of different lengths (``QwenPolicy``); padding is masked out.
     public var padID: Int
+    /// Tokens never drawn (transformers' `suppress_tokens`). Like top-k and top-p they restrict
+    /// the draw only: the recorded log-probability stays that of the whole tempered distribution,
+    /// the one replay computes. ``TokenGenerator`` adds the model's image placeholders
+    /// (``CausalLanguageModel/placeholderTokenIDs``) to them.
+    public var suppressedTokens: Set<Int> = []
 
     public init(maxNewTokens: Int = 64, temperature: Float = 1, topK: Int? = nil, topP: Float? = nil,
                 stopTokens: Set<Int> = [], padID: Int = 0) {

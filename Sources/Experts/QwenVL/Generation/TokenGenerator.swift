@@ -10,8 +10,12 @@ public struct TokenGenerator<Model: CausalLanguageModel> {
     public let model: Model
     public init(_ model: Model) { self.model = model }
 
-    public func generate(_ prompts: TokenBatch, options: GenerationOptions,
+    public func generate(_ prompts: TokenBatch, options requested: GenerationOptions,
                          using rng: inout RandomState) throws -> [GeneratedSequence] {
+        // An image placeholder in a completion would make prompt + completion unreadable for
+        // replay or for a later turn ("1 image placeholder runs for 0 images"): never draw one.
+        var options = requested
+        options.suppressedTokens.formUnion(model.placeholderTokenIDs)
         guard options.maxNewTokens >= 0, options.temperature >= 0 else {
             throw GenerationError.invalidOptions("maxNewTokens and temperature must be ≥ 0")
         }

@@ -5,7 +5,7 @@ import UniRLTensor
 /// restricted by top-k and top-p; returns the token and its log-probability (see
 /// ``GenerationOptions`` for which distribution that is).
 struct TokenSampler {
-    let options: GenerationOptions
+    var options: GenerationOptions
 
     /// log softmax(logits / T) (the normaliser summed in float64).
     func logProbabilities(_ logits: UnsafeBufferPointer<Float>) -> [Float] {
@@ -50,10 +50,17 @@ struct TokenSampler {
 
     func pick(_ logits: UnsafeBufferPointer<Float>, rng: inout RandomState) -> (token: Int, logProb: Float) {
         let (lp, weights, total) = logProbabilitiesAndWeights(logits)
+        let suppressed = options.suppressedTokens
         if options.temperature == 0 {
-            var best = 0
-            for i in lp.indices where lp[i] > lp[best] { best = i }
-            return (best, lp[best])
+            var best = -1
+            for i in lp.indices where !suppressed.contains(i) && (best < 0 || lp[i] > lp[best]) { best = i }
+            return best < 0 ? (0, lp[0]) : (best, lp[best])
+        }
+        if !suppressed.isEmpty {
+            // Draw among the allowed candidates only (top-k / top-p, if any, apply to those).
+            let allowed = candidates(lp).filter { !suppressed.contains($0) }
+            guard !allowed.isEmpty else { return (0, lp[0]) }
+            return draw(allowed, weights: weights, logProbs: lp, rng: &rng)
         }
         if options.topK == nil && (options.topP ?? 1) >= 1 {
             // No truncation: draw from the whole distribution without sorting it.
@@ -67,7 +74,11 @@ struct TokenSampler {
             while last > 0 && lp[last] == -.infinity { last -= 1 }
             return (last, lp[last])
         }
-        let allowed = candidates(lp)
+        return draw(candidates(lp), weights: weights, logProbs: lp, rng: &rng)
+    }
+
+    /// A draw among `allowed` (not empty) in proportion to their weights.
+    func draw(_ allowed: [Int], weights: [Float], logProbs lp: [Float], rng: inout RandomState) -> (token: Int, logProb: Float) {
         let kept = allowed.map { Double(weights[$0]) }
         let u = Double(rng.nextUniform()) * kept.reduce(0, +)
         var c = 0.0
