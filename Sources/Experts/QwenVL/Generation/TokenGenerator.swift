@@ -27,6 +27,9 @@ public struct TokenGenerator<Model: CausalLanguageModel> {
         guard options.maxNewTokens > 0 else { return out }
         let sampler = TokenSampler(options: options)
         let v = model.vocabularySize
+        guard options.suppressedTokens.filter({ (0..<v).contains($0) }).count < v else {
+            throw GenerationError.invalidOptions("every token of the vocabulary is suppressed")
+        }
         return try withoutGrad {
             let cache = model.makeCache()
             let positions = try model.positionIDs(for: prompts)

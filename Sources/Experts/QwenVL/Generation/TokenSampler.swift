@@ -54,14 +54,20 @@ struct TokenSampler {
         if options.temperature == 0 {
             var best = -1
             for i in lp.indices where !suppressed.contains(i) && (best < 0 || lp[i] > lp[best]) { best = i }
-            return best < 0 ? (0, lp[0]) : (best, lp[best])
+            return (max(best, 0), lp[max(best, 0)])
         }
-        if !suppressed.isEmpty {
-            // Draw among the allowed candidates only (top-k / top-p, if any, apply to those).
-            let allowed = candidates(lp).filter { !suppressed.contains($0) }
-            guard !allowed.isEmpty else { return (0, lp[0]) }
-            return draw(allowed, weights: weights, logProbs: lp, rng: &rng)
+        // Suppressed tokens by rejection: wherever an unrestricted draw picks an allowed token the
+        // result (and the random stream) is the same as without suppression.
+        for _ in 0..<32 {
+            let drawn = drawOnce(lp, weights: weights, total: total, rng: &rng)
+            if !suppressed.contains(drawn.token) { return drawn }
         }
+        let allowed = candidates(lp).filter { !suppressed.contains($0) }
+        return allowed.isEmpty ? (0, lp[0]) : draw(allowed, weights: weights, logProbs: lp, rng: &rng)
+    }
+
+    /// One draw from the tempered distribution restricted by top-k and top-p.
+    func drawOnce(_ lp: [Float], weights: [Float], total: Double, rng: inout RandomState) -> (token: Int, logProb: Float) {
         if options.topK == nil && (options.topP ?? 1) >= 1 {
             // No truncation: draw from the whole distribution without sorting it.
             let u = Double(rng.nextUniform()) * total
