@@ -165,16 +165,8 @@ public struct TinyLMTaskGenerator: Sendable {
     /// The one-step reasoning of a text task: "7+5=12", "12-5=7", "3×4=12" (word problems by their
     /// operation: "erases" subtracts, "rows of" multiplies, the others add).
     public static func reasoning(for task: TextTask) -> String {
-        let numbers = integers(in: task.question)
-        guard numbers.count >= 2 else { return "\(task.answer)" }
-        let op: String
-        switch task.kind {
-        case .addition: op = "+"
-        case .subtraction: op = "-"
-        case .multiplication: op = "×"
-        case .wordProblem: op = task.question.contains("erases") ? "-" : task.question.contains("rows of") ? "×" : "+"
-        }
-        return "\(numbers[0])\(op)\(numbers[1])=\(task.answer)"
+        guard let (a, op, b) = WorkedArithmetic.operation(of: task) else { return "\(task.answer)" }
+        return "\(a)\(op.rawValue)\(b)=\(task.answer)"
     }
 
     /// The short look before a VQA answer: the objects the question is about, by cell.

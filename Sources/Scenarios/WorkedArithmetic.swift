@@ -43,7 +43,7 @@ public enum WorkedArithmetic {
     /// The operation and the two operands of a text task, in the question's order (the larger
     /// first for subtraction, as the generator writes it); nil when the question has fewer than two numbers.
     public static func operation(of task: TextTask) -> (Int, Operation, Int)? {
-        let numbers = task.question.split(whereSeparator: { !($0.isASCII && $0.isNumber) }).compactMap { Int($0) }
+        let numbers = TinyLMTaskGenerator.integers(in: task.question)
         guard numbers.count >= 2 else { return nil }
         let op: Operation
         switch task.kind {
