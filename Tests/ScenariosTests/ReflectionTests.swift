@@ -66,6 +66,11 @@ import UniRLTensor
         for file in ["samples_start.png", "samples_end.png", "eval_start.json", "eval_end.json", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")
         }
+        // The training reward of the summary is the final image's raw score, not the centred totals.
+        let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let logged = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        let finalImage = try #require(logged?["rewards/final_image/mean"] as? Double)
+        #expect(summary.trainRewards == [finalImage])
     }
 
     /// Rollouts give two trajectories per sample (round 0: [dm]; round 1: [lm] or [lm, dm]), and

@@ -25,6 +25,9 @@ public struct ReflectionPack: ScenarioPack {
     }
     public var defaultSettings: ReflectionSettings { ReflectionSettings() }
     public let evaluationSeed: UInt64 = 0
+    /// The reward's totals are R3's centred advantages (mean 0 by construction); the curve shows
+    /// the final image's raw ShapesEval score instead.
+    public let trainingRewardMetric = "rewards/final_image/mean"
 
     public init() {}
 

@@ -83,11 +83,16 @@ public protocol ScenarioPack: Sendable {
     /// Steps between held-out evaluations during training (phase `during`); the runner then
     /// writes `eval_curve.png` and `eval_curve.json`. Default 0: at the start and the end only.
     func evaluationInterval(settings: Settings) -> Int
+    /// The logged metric that is the training reward of `reward_curve.png` and `summary.json`'s
+    /// `train_rewards`. Default `reward`, the mean of the reward's totals; a pack whose totals are
+    /// centred by construction (`reflection`) names a raw score instead.
+    var trainingRewardMetric: String { get }
 }
 
 extension ScenarioPack {
     public func report(_ scenario: Built, summary: ScenarioSummary, output: URL) throws {}
     public func evaluationInterval(settings: Settings) -> Int { 0 }
+    public var trainingRewardMetric: String { "reward" }
 }
 
 /// What every run writes to `<output_dir>/summary.json`: the scenario, its held-out metric before

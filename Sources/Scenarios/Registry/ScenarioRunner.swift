@@ -96,9 +96,9 @@ public struct ScenarioRunner<Pack: ScenarioPack> {
                 .write(to: output.appendingPathComponent("eval_curve.json"))
         }
 
-        let rewards = metrics.history.map { $0.metrics["reward"] ?? .nan }
+        let rewards = metrics.history.map { $0.metrics[pack.trainingRewardMetric] ?? .nan }
         if !rewards.isEmpty {
-            try RewardCurve.plot(rewards, title: "\(pack.name): reward per GRPO step")
+            try RewardCurve.plot(rewards, title: "\(pack.name): \(pack.trainingRewardMetric) per GRPO step")
                 .writePNG(to: output.appendingPathComponent("reward_curve.png"))
         }
         var extra: [String: Double] = [:]
