@@ -84,6 +84,36 @@ struct MeanBrightnessReward: RewardFunction {
         #expect(values(scenario.model.transformer) != dm)
     }
 
+    /// `scenario.gradient_checkpointing=true` reaches the DiT, and a GRPO step with it moves every
+    /// parameter as the same step without it, to rounding (recomputation changes memory, not the step).
+    @Test func gradientCheckpointingIsASettingThatKeepsTheStep() async throws {
+        let resolved = try ScenarioRunner(pack: TextToImagePack())
+            .resolve(configFile: nil, overrides: ["scenario.gradient_checkpointing=true"])
+        #expect(resolved.scenario.gradientCheckpointing && !TextToImagePack().defaultSettings.gradientCheckpointing)
+        func stepped(checkpointing: Bool) async throws -> [Float] {
+            var settings = TextToImagePack().defaultSettings
+            settings.samplingSteps = 2
+            settings.gradientCheckpointing = checkpointing
+            let scenario = UnifiedTextToImageScenario(generator: try settings.loadUnifiedModel(),
+                                                      reward: MeanBrightnessReward(), settings: settings)
+            #expect(scenario.model.transformer.gradientCheckpointing == checkpointing)
+            var configuration = GRPOConfiguration().addingDefaults(for: [("dm", .sde)])
+            configuration.trainer.promptsPerStep = 1
+            configuration.trainer.groupSize = 4
+            configuration.experts["dm"]?.learningRate = 1e-3
+            try await GRPOTrainer(scenario: scenario, configuration: configuration).trainStep()
+            return scenario.model.transformer.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars)
+        }
+        let plain = try await stepped(checkpointing: false), recomputed = try await stepped(checkpointing: true)
+        let before = try TextToImagePack().defaultSettings.loadUnifiedModel().model.transformer
+            .namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars)
+        func largestDifference(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
+        // Adam moves a parameter by about the learning rate (1e-3); recomputation may change the
+        // last bit of a gradient, which Adam's normalisation can carry to ~1e-7 in a parameter.
+        #expect(largestDifference(plain, before) > 5e-4)
+        #expect(largestDifference(plain, recomputed) < 1e-5)
+    }
+
     /// With an SDE window the trainer gives the unified `dm` its plan: only the window's steps are
     /// actions, their replay through LM, connector and DiT matches sampling, and a group shares x_0.
     @Test func theSDEWindowReachesTheUnifiedPolicy() async throws {

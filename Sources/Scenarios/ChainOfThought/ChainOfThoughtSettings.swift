@@ -27,6 +27,10 @@ public struct ChainOfThoughtSettings: MergeableSettings, Sendable, Equatable {
     public var textEvalPrompts = 100
     /// Steps between held-out evaluations during training (`eval_curve.png`); 0: start and end only.
     public var evalEvery = 0
+    /// Recompute each DiT block in the backward instead of keeping its activations (gradient
+    /// checkpointing per block, diffusers' `enable_gradient_checkpointing`): less activation memory
+    /// for one more forward of the blocks; gradients are unchanged. Default false.
+    public var gradientCheckpointing = false
 
     public init() {}
 
@@ -35,6 +39,7 @@ public struct ChainOfThoughtSettings: MergeableSettings, Sendable, Equatable {
         case guidanceScale = "guidance_scale", maxNewTokens = "max_new_tokens", temperature, formatWeight = "format_weight"
         case trainPrompts = "train_prompts", testPrompts = "test_prompts", promptSeed = "prompt_seed"
         case testPromptSeed = "test_prompt_seed", textEvalPrompts = "text_eval_prompts", evalEvery = "eval_every"
+        case gradientCheckpointing = "gradient_checkpointing"
     }
 
     /// The DM's rollout settings.
@@ -61,6 +66,9 @@ public struct ChainOfThoughtSettings: MergeableSettings, Sendable, Equatable {
 
     /// The model of `model`, or the bundled cold start.
     public func loadModel() throws -> UnifiedImageGenerator {
-        model.isEmpty ? try ChainOfThoughtModel.loadBundled() : try ChainOfThoughtModel.load(from: URL(fileURLWithPath: model))
+        let generator =
+            model.isEmpty ? try ChainOfThoughtModel.loadBundled() : try ChainOfThoughtModel.load(from: URL(fileURLWithPath: model))
+        generator.model.transformer.gradientCheckpointing = gradientCheckpointing
+        return generator
     }
 }

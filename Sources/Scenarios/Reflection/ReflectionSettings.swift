@@ -22,6 +22,10 @@ public struct ReflectionSettings: MergeableSettings, Sendable, Equatable {
     public var trainPrompts = 256
     public var testPrompts = 120
     public var promptSeed = 1
+    /// Recompute each DiT block in the backward instead of keeping its activations (gradient
+    /// checkpointing per block, diffusers' `enable_gradient_checkpointing`): less activation memory
+    /// for one more forward of the blocks; gradients are unchanged. Default false.
+    public var gradientCheckpointing = false
 
     public init() {}
 
@@ -29,6 +33,7 @@ public struct ReflectionSettings: MergeableSettings, Sendable, Equatable {
         case model, samplingSteps = "sampling_steps", evaluationSteps = "evaluation_steps", shift, noiseLevel = "noise_level"
         case guidanceScale = "guidance_scale", maxNewTokens = "max_new_tokens", temperature, judgeWeight = "judge_weight"
         case trainPrompts = "train_prompts", testPrompts = "test_prompts", promptSeed = "prompt_seed"
+        case gradientCheckpointing = "gradient_checkpointing"
     }
 
     /// The DM's rollout settings (drawing and editing; w_ref 1 as the official edit sampler).
@@ -52,6 +57,8 @@ public struct ReflectionSettings: MergeableSettings, Sendable, Equatable {
 
     /// The model of `model`, or the bundled editing folder.
     public func loadModel() throws -> UnifiedImageGenerator {
-        try ReflectionModel.load(from: model.isEmpty ? nil : URL(fileURLWithPath: model))
+        let generator = try ReflectionModel.load(from: model.isEmpty ? nil : URL(fileURLWithPath: model))
+        generator.model.transformer.gradientCheckpointing = gradientCheckpointing
+        return generator
     }
 }
