@@ -35,6 +35,10 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
     /// The training reward of `t2i`: `shapes_eval` (ShapesEval's partial score, the default) or
     /// `clip_score` (``CLIPScore`` on the bundled ShapesCLIP). The held-out metric stays strict ShapesEval.
     public var reward: TextToImageReward = .shapesEval
+    /// Recompute each DiT block in the backward instead of keeping its activations
+    /// (``SanaTransformer/gradientCheckpointing``, diffusers' `gradient_checkpointing`): less
+    /// activation memory for one more forward of the blocks, identical gradients. Default false.
+    public var gradientCheckpointing = false
 
     public init(samplingSteps: Int = 10, evaluationSteps: Int = 20, guidanceScale: Float = 3) {
         self.samplingSteps = samplingSteps
@@ -47,6 +51,7 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
         case noiseLevel = "noise_level", sdeKind = "sde_kind", guidanceScale = "guidance_scale"
         case trainedSteps = "trained_steps", trainPrompts = "train_prompts", testPrompts = "test_prompts"
         case promptSeed = "prompt_seed", model, evalEvery = "eval_every", reward
+        case gradientCheckpointing = "gradient_checkpointing"
     }
 
     /// The policy settings these describe.

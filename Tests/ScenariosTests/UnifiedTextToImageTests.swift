@@ -46,6 +46,30 @@ struct MeanBrightnessReward: RewardFunction {
         for key in ["scenario", "metric", "before", "after", "eval_prompts", "steps", "seconds"] { #expect(json?[key] != nil, "\(key)") }
     }
 
+    /// `scenario.gradient_checkpointing=true` makes the DiT recompute its blocks in the backward
+    /// (off by default); the replay's gradients do not change.
+    @Test func gradientCheckpointingIsAScenarioSetting() async throws {
+        let pack = TextToImagePack()
+        let layers = try ScenarioRunner(pack: pack).defaults()
+        #expect(!layers.scenario.gradientCheckpointing)
+        var grads: [[Float]] = []
+        for checkpointing in [false, true] {
+            let settings = try layers.scenario.applying(overrides: ["gradient_checkpointing=\(checkpointing)", "sampling_steps=2"])
+            let scenario = try pack.makeScenario(settings: settings, configuration: layers.configuration)
+            #expect(scenario.model.transformer.gradientCheckpointing == checkpointing)
+            var rng = RandomState(seed: 3)
+            let trajectories = try scenario.rollout(Array(try scenario.prompts(.train).prefix(1)), group: 2, using: &rng)
+            let replays = try scenario.replay(trajectories, experts: ["dm"]).map { $0[0]!.logProbs }
+            let parameters = scenario.policy.module.namedParameters().map(\.parameter)
+            for p in parameters { p.zeroGrad() }
+            Tensor.concatenate(replays, axis: 0).sum().backward()
+            grads.append(parameters.flatMap { $0.grad?.scalars ?? [] })
+            for p in parameters { p.zeroGrad() }
+        }
+        #expect(grads[0].count == grads[1].count && !grads[0].isEmpty)
+        #expect(zip(grads[0], grads[1]).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+    }
+
     /// The defaults are the measured recipe: a random 3-step SDE window among the first 6 of the 10
     /// sampler steps, 8 prompts × 8 samples, the sampler's log-probs as π_old, β 0.004; they validate,
     /// and the demo's learning rate resolves over them.

@@ -26,6 +26,10 @@ struct GRPOStepBench: AsyncParsableCommand {
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
     @Option(help: "Comma-separated scenarios: text, t2i.") var scenarios = "text,t2i"
+    @Option(
+        name: .customLong("t2i-setting"),
+        help: "A t2i scenario setting KEY=VALUE over the pack's defaults, e.g. gradient_checkpointing=true (repeatable; ours only).")
+    var textToImageSettings: [String] = []
 
     static let known = ["text", "t2i"]
     /// The phases of a step, in order, and the trainer metric each is read from.
@@ -88,7 +92,8 @@ struct GRPOStepBench: AsyncParsableCommand {
         }
         var versions: String?
         if !noTorch, let reference = ReferenceGRPOStep(root: URL(fileURLWithPath: root)) {
-            for i in timings.indices {
+            // The PyTorch t2i step follows the pack's defaults; settings changed with --t2i-setting are ours alone.
+            for i in timings.indices where !(timings[i].scenario == "t2i" && !textToImageSettings.isEmpty) {
                 let name = timings[i].scenario
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("unirl-bench-grpo-\(UUID().uuidString).json")
                 try prompts[name]?.write(to: file)
@@ -191,12 +196,15 @@ struct GRPOStepBench: AsyncParsableCommand {
         let pack = TextToImagePack()
         let layers = try ScenarioRunner(pack: pack).defaults()
         let config = Self.quiet(layers.configuration, steps: warmup + repeats)
-        let scenario = try pack.makeScenario(settings: layers.scenario, configuration: config)
+        let settings = try layers.scenario.applying(overrides: textToImageSettings)
+        try settings.validate()
+        let scenario = try pack.makeScenario(settings: settings, configuration: config)
         let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
         let t = config.trainer, s = scenario.settings
         let setting =
             "bundled tiny unified model, \(t.promptsPerStep) prompts × \(t.groupSize), \(s.samplingSteps) SDE steps, "
             + "guidance \(s.guidanceScale), \(t.gradientAccumulation) micro-batches, β \(config.experts["dm"]?.beta ?? 0), AdamW"
+            + (textToImageSettings.isEmpty ? "" : ", " + textToImageSettings.joined(separator: ", "))
         let captions = try scenario.prompts(.train).prefix(t.promptsPerStep * (warmup + repeats)).map { Caption(caption: $0.caption) }
         return (try await timeSteps(trainer).seconds, setting, captions)
     }
