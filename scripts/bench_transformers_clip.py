@@ -18,9 +18,13 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 import transformers
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak_rss import peak_rss_mib, reset_peak_rss  # noqa: E402
 from transformers import CLIPConfig, CLIPModel
 
 
@@ -70,8 +74,13 @@ def main():
             model.get_image_features(pixel_values=pixels)
 
     print("timing transformers clip ...", file=sys.stderr)
-    results = [{"name": "clip_text", "pass": "forward", "ms": time_fn(text, a.warmup, a.repeats)},
-               {"name": "clip_image", "pass": "forward", "ms": time_fn(image, a.warmup, a.repeats)}]
+    results = []
+    reset_peak_rss()
+    ms = time_fn(text, a.warmup, a.repeats)
+    results.append({"name": "clip_text", "pass": "forward", "ms": ms, "peak_rss_mib": peak_rss_mib()})
+    reset_peak_rss()
+    ms = time_fn(image, a.warmup, a.repeats)
+    results.append({"name": "clip_image", "pass": "forward", "ms": ms, "peak_rss_mib": peak_rss_mib()})
     print(json.dumps({"threads": a.threads, "torch": torch.__version__, "transformers": transformers.__version__,
                       "results": results}))
 

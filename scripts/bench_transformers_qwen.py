@@ -19,9 +19,13 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import torch
 import transformers
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peak_rss import peak_rss_mib, reset_peak_rss  # noqa: E402
 from transformers import Qwen2Config, Qwen2ForCausalLM
 
 CONFIG = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
@@ -66,8 +70,13 @@ def main():
                            max_new_tokens=64, min_new_tokens=64, pad_token_id=0, eos_token_id=None)
 
     print("timing transformers qwen ...", file=sys.stderr)
-    results = [{"name": "qwen_decoder", "pass": "forward_backward", "ms": time_fn(fwd_bwd, a.warmup, a.repeats)},
-               {"name": "qwen_sample", "pass": "sample_64", "ms": time_fn(sample, max(1, a.warmup // 2), a.repeats)}]
+    results = []
+    reset_peak_rss()
+    ms = time_fn(fwd_bwd, a.warmup, a.repeats)
+    results.append({"name": "qwen_decoder", "pass": "forward_backward", "ms": ms, "peak_rss_mib": peak_rss_mib()})
+    reset_peak_rss()
+    ms = time_fn(sample, max(1, a.warmup // 2), a.repeats)
+    results.append({"name": "qwen_sample", "pass": "sample_64", "ms": ms, "peak_rss_mib": peak_rss_mib()})
     print(json.dumps({"threads": a.threads, "torch": torch.__version__, "transformers": transformers.__version__,
                       "results": results}))
 

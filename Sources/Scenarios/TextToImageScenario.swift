@@ -31,6 +31,7 @@ public final class TextToImageScenario: Scenario {
         self.models = models
         self.reward = reward
         self.settings = settings
+        models.transformer.gradientCheckpointing = settings.gradientCheckpointing
         let empty = withoutGrad { models.captionEncoder.unconditional(count: 1) }
         policy = SanaPolicy(transformer: models.transformer, settings: settings.policySettings,
                             unconditional: SanaCondition(embedding: empty.features.squeezed(0), mask: empty.mask.squeezed(0)))

@@ -35,9 +35,9 @@ public struct TextToImageSettings: MergeableSettings, Sendable, Equatable {
     /// The training reward of `t2i`: `shapes_eval` (ShapesEval's partial score, the default) or
     /// `clip_score` (``CLIPScore`` on the bundled ShapesCLIP). The held-out metric stays strict ShapesEval.
     public var reward: TextToImageReward = .shapesEval
-    /// Recompute each DiT block in the backward instead of keeping its activations (gradient
-    /// checkpointing per block, diffusers' `enable_gradient_checkpointing`): less activation memory
-    /// for one more forward of the blocks; gradients are unchanged. Default false.
+    /// Recompute each DiT block in the backward instead of keeping its activations
+    /// (``SanaTransformer/gradientCheckpointing``, diffusers' `gradient_checkpointing`): less
+    /// activation memory for one more forward of the blocks, identical gradients. Default false.
     public var gradientCheckpointing = false
 
     public init(samplingSteps: Int = 10, evaluationSteps: Int = 20, guidanceScale: Float = 3) {

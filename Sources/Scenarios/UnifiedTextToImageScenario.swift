@@ -41,6 +41,7 @@ public final class UnifiedTextToImageScenario: Scenario {
         self.settings = settings
         generator.model.lm.freeze()
         generator.model.autoencoder?.freeze()
+        generator.model.transformer.gradientCheckpointing = settings.gradientCheckpointing
         policy = UnifiedImagePolicy(model: generator.model, settings: settings.policySettings)
         experts = [AnyPolicyExpert(policy)]
     }

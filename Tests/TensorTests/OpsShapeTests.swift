@@ -57,6 +57,22 @@ import Testing
         checkGradients(of: { $0[0].transposed(0, 2) }, at: [y])
     }
 
+    /// Tensors large enough that the strided copy splits its rows over the workers, so a range
+    /// starts mid-tensor (its multi-index found by division, then advanced row by row): the head
+    /// split/merge of attention, a permutation moving the last axis, and a broadcast with zero strides.
+    @Test func permutedAndBroadcastAcrossWorkerRanges() {
+        let x = randomTensor([4, 6, 48, 64], seed: 5)
+        for order in [[0, 2, 1, 3], [2, 0, 3, 1], [3, 2, 1, 0]] {
+            let (shape, values) = Self.permuteReference(x, order)
+            assertClose(x.permuted(order), values, shape: shape, rtol: 0, atol: 0)
+        }
+        let from = [1, 6, 1, 64], to = [4, 6, 48, 64]
+        let b = randomTensor(from, seed: 6)
+        let bd = doubles(b)
+        let expected = (0..<Ref.count(to)).map { Ref.broadcastValue(bd, from, at: Ref.index($0, to)) }
+        assertClose(b.broadcast(to: to), expected, shape: to, rtol: 0, atol: 0)
+    }
+
     struct SliceCase: Sendable, CustomTestStringConvertible {
         let shape: [Int], axis: Int, lo: Int, hi: Int
         var testDescription: String { "\(shape) axis \(axis) \(lo)..<\(hi)" }

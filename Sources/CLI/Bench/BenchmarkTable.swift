@@ -14,10 +14,15 @@ struct BenchmarkRow: Codable {
     var gflops: Double?
     /// Peak resident memory of the process while the row ran (VmHWM after resetting it), MiB.
     var peakRSSMiB: Double?
+    /// The same for the reference's process (the Python script's VmHWM, reset before the row), MiB.
+    var referencePeakRSSMiB: Double?
+    /// The reference's GFLOP/s on the same matrix-product work (``gflops`` is ours).
+    var referenceGFLOPS: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, pass, shape, ms, gflops
         case referenceMs = "reference_ms", referenceName = "reference", peakRSSMiB = "peak_rss_mib"
+        case referencePeakRSSMiB = "reference_peak_rss_mib", referenceGFLOPS = "reference_gflops"
     }
 }
 
@@ -36,16 +41,20 @@ struct BenchmarkReport: Codable {
     /// A Markdown table: ours, the reference, and ours as a fraction of the reference's speed (and
     /// the peak resident memory, when a row measured it).
     func table() -> String {
-        let memory = rows.contains { $0.peakRSSMiB != nil }
+        let memory = rows.contains { $0.peakRSSMiB != nil || $0.referencePeakRSSMiB != nil }
+        let rates = rows.contains { $0.referenceGFLOPS != nil }
         let header = "| case | pass | shape | UniRL ms | reference | reference ms | speed vs reference |"
-        var lines = [header + (memory ? " peak RSS MiB |" : ""),
-                     "|---|---|---|---:|---|---:|---:|" + (memory ? "---:|" : "")]
+        var lines = [header + (memory ? " peak RSS MiB UniRL / reference |" : "") + (rates ? " GFLOP/s UniRL / reference |" : ""),
+                     "|---|---|---|---:|---|---:|---:|" + (memory ? "---:|" : "") + (rates ? "---:|" : "")]
+        let mib = { (v: Double?) in v.map { String(format: "%.0f", $0) } ?? "—" }
+        let rate = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "—" }
         for r in rows {
             let ref = r.referenceMs.map { String(format: "%.3f", $0) } ?? "—"
             let ratio = r.referenceMs.map { String(format: "%.2f×", $0 / r.ms) } ?? "—"
             let ms = String(format: "%.3f", r.ms)
-            let rss = memory ? " \(r.peakRSSMiB.map { String(format: "%.0f", $0) } ?? "—") |" : ""
-            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(ms) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |" + rss)
+            let rss = memory ? " \(mib(r.peakRSSMiB)) / \(mib(r.referencePeakRSSMiB)) |" : ""
+            let flops = rates ? " \(rate(r.gflops)) / \(rate(r.referenceGFLOPS)) |" : ""
+            lines.append("| \(r.name) | \(r.pass) | \(r.shape) | \(ms) | \(r.referenceName ?? "—") | \(ref) | \(ratio) |" + rss + flops)
         }
         return lines.joined(separator: "\n")
     }
@@ -91,6 +100,12 @@ extension Array where Element == BenchmarkRow {
             if let r = output.result(self[i].name, pass: self[i].pass) {
                 self[i].referenceMs = r.ms
                 self[i].referenceName = label
+                self[i].referencePeakRSSMiB = r.peakRSSMiB
+                // Rates on the reference's count of the work, which both sides do.
+                if let g = r.gflop, g > 0 {
+                    self[i].gflops = g / self[i].ms * 1000
+                    self[i].referenceGFLOPS = g / r.ms * 1000
+                }
             }
         }
     }

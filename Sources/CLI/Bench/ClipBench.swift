@@ -43,15 +43,21 @@ struct ClipBench: ParsableCommand {
         }
         let maskTensor = Tensor(shape: [batch, 77], scalars: mask)
         let pixels = Tensor.randomNormal([batch, 3, 224, 224], using: &rng)
+        resetPeakResident()
         let text = medianMilliseconds(warmup: warmup, repeats: repeats) {
             withoutGrad { _ = try! model.textFeatures(ids, batch: batch, attentionMask: maskTensor) }
         }
+        let textPeak = peakResidentMiB()
+        resetPeakResident()
         let image = medianMilliseconds(warmup: warmup, repeats: repeats) {
             withoutGrad { _ = try! model.imageFeatures(pixels) }
         }
         var rows = [
-            BenchmarkRow(name: "clip_text", pass: "forward", shape: "ids[\(batch),77] B/32 text", ms: text),
-            BenchmarkRow(name: "clip_image", pass: "forward", shape: "pixels[\(batch),3,224,224] ViT-B/32", ms: image),
+            BenchmarkRow(
+                name: "clip_text", pass: "forward", shape: "ids[\(batch),77] B/32 text", ms: text, peakRSSMiB: textPeak),
+            BenchmarkRow(
+                name: "clip_image", pass: "forward", shape: "pixels[\(batch),3,224,224] ViT-B/32", ms: image,
+                peakRSSMiB: peakResidentMiB()),
         ]
         var versions: String?
         if !noTorch,

@@ -26,6 +26,10 @@ struct GRPOStepBench: AsyncParsableCommand {
     @Flag(help: "Skip the PyTorch comparison even if .venv-reference exists.") var noTorch = false
     @Option(help: "Package root holding .venv-reference and scripts/.") var root = FileManager.default.currentDirectoryPath
     @Option(help: "Comma-separated scenarios: text, t2i.") var scenarios = "text,t2i"
+    @Option(
+        name: .customLong("t2i-setting"),
+        help: "A t2i scenario setting KEY=VALUE over the pack's defaults, e.g. gradient_checkpointing=true (repeatable; ours only).")
+    var textToImageSettings: [String] = []
 
     static let known = ["text", "t2i"]
     /// The phases of a step, in order, and the trainer metric each is read from.
@@ -64,32 +68,39 @@ struct GRPOStepBench: AsyncParsableCommand {
         var answer: String
     }
 
+    /// The captions the PyTorch side draws (the t2i scenario's first training prompts, as many as its steps use).
+    struct Caption: Codable {
+        var caption: String
+    }
+
     func run() async throws {
         var timings: [ScenarioTiming] = []
-        var questions: [Question] = []
+        var prompts: [String: Data] = [:]
         for name in selected {
             if name == "text" {
                 let (seconds, setting, lengths, asked) = try await timeText()
-                questions = asked
+                prompts[name] = try JSONEncoder().encode(asked)
                 timings.append(
                     ScenarioTiming(
                         scenario: name, setting: setting, seconds: seconds, peakRSSMiB: peakResidentMiB(),
                         meanCompletionTokens: lengths))
             } else {
-                let (seconds, setting) = try await timeTextToImage()
+                let (seconds, setting, captions) = try await timeTextToImage()
+                prompts[name] = try JSONEncoder().encode(captions)
                 timings.append(ScenarioTiming(scenario: name, setting: setting, seconds: seconds, peakRSSMiB: peakResidentMiB()))
             }
         }
         var versions: String?
         if !noTorch, let reference = ReferenceGRPOStep(root: URL(fileURLWithPath: root)) {
-            // Only the text step has a PyTorch half so far (the t2i reward, ShapesEval, is ours alone).
-            for i in timings.indices where timings[i].scenario == "text" {
+            // The PyTorch t2i step follows the pack's defaults; settings changed with --t2i-setting are ours alone.
+            for i in timings.indices where !(timings[i].scenario == "t2i" && !textToImageSettings.isEmpty) {
+                let name = timings[i].scenario
                 let file = FileManager.default.temporaryDirectory.appendingPathComponent("unirl-bench-grpo-\(UUID().uuidString).json")
-                try JSONEncoder().encode(questions).write(to: file)
+                try prompts[name]?.write(to: file)
                 defer { try? FileManager.default.removeItem(at: file) }
                 guard
                     let out = reference.run(
-                        scenario: "text", prompts: file, threads: threads, warmup: warmup, repeats: repeats)
+                        scenario: name, prompts: file, threads: threads, warmup: warmup, repeats: repeats)
                 else { continue }
                 timings[i].reference = out.seconds
                 timings[i].referencePeakRSSMiB = out.peakRSSMiB
@@ -109,7 +120,9 @@ struct GRPOStepBench: AsyncParsableCommand {
             for (phase, _) in Self.phases {
                 let ours = t.seconds[phase]
                 let theirs = t.reference?[phase]
-                let speed = zip2(ours, theirs).map { $0 > 0 ? String(format: "%.2f×", $1 / $0) : "—" } ?? "—"
+                // The t2i reward is ShapesEval on our side and a stand-in statistic on PyTorch's: not compared.
+                let comparable = !(t.scenario == "t2i" && phase == "reward")
+                let speed = zip2(ours, theirs).map { $0 > 0 && comparable ? String(format: "%.2f×", $1 / $0) : "—" } ?? "—"
                 print("| \(phase) | \(format(ours)) | \(format(theirs)) | \(speed) |")
             }
             let rss = { (v: Double?) in v.map { String(format: "%.0f MiB", $0) } ?? "—" }
@@ -121,8 +134,8 @@ struct GRPOStepBench: AsyncParsableCommand {
             print("")
         }
         if let versions { print("PyTorch side: \(versions)") }
-        if !noTorch && timings.contains(where: { $0.scenario == "t2i" }) {
-            print("(t2i: no PyTorch step yet; scripts/bench_grpo_step.py covers the text step only)")
+        if !noTorch && timings.contains(where: { $0.scenario == "t2i" && $0.reference != nil }) {
+            print("(t2i reward: ShapesEval on our side, a stand-in image statistic on PyTorch's, so not compared)")
         }
         if !noTorch && versions == nil && ReferenceGRPOStep(root: URL(fileURLWithPath: root)) == nil {
             print("(PyTorch columns empty: run scripts/setup-reference-env.sh to create .venv-reference)")
@@ -179,17 +192,21 @@ struct GRPOStepBench: AsyncParsableCommand {
         return (seconds, setting, lengths, asked)
     }
 
-    func timeTextToImage() async throws -> ([String: Double], String) {
+    func timeTextToImage() async throws -> ([String: Double], String, [Caption]) {
         let pack = TextToImagePack()
         let layers = try ScenarioRunner(pack: pack).defaults()
         let config = Self.quiet(layers.configuration, steps: warmup + repeats)
-        let scenario = try pack.makeScenario(settings: layers.scenario, configuration: config)
+        let settings = try layers.scenario.applying(overrides: textToImageSettings)
+        try settings.validate()
+        let scenario = try pack.makeScenario(settings: settings, configuration: config)
         let trainer = try GRPOTrainer(scenario: scenario, configuration: config)
         let t = config.trainer, s = scenario.settings
         let setting =
             "bundled tiny unified model, \(t.promptsPerStep) prompts × \(t.groupSize), \(s.samplingSteps) SDE steps, "
             + "guidance \(s.guidanceScale), \(t.gradientAccumulation) micro-batches, β \(config.experts["dm"]?.beta ?? 0), AdamW"
-        return (try await timeSteps(trainer).seconds, setting)
+            + (textToImageSettings.isEmpty ? "" : ", " + textToImageSettings.joined(separator: ", "))
+        let captions = try scenario.prompts(.train).prefix(t.promptsPerStep * (warmup + repeats)).map { Caption(caption: $0.caption) }
+        return (try await timeSteps(trainer).seconds, setting, captions)
     }
 }
 
@@ -230,7 +247,7 @@ struct ReferenceGRPOStep {
 
     init?(root: URL) {
         self.root = root
-        python = root.appendingPathComponent(".venv-reference/bin/python")
+        python = referencePython(root: root)
         script = root.appendingPathComponent("scripts/bench_grpo_step.py")
         guard FileManager.default.isExecutableFile(atPath: python.path), FileManager.default.fileExists(atPath: script.path)
         else { return nil }

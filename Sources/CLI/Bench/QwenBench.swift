@@ -39,20 +39,27 @@ struct QwenBench: ParsableCommand {
         var targets = [Int](repeating: -100, count: 8 * 128)
         for r in 0..<8 { for j in 0..<127 { targets[r * 128 + j] = ids[r * 128 + j + 1] } }
         let positions = try lm.positionIDs(for: batch)
+        resetPeakResident()
         let both = medianMilliseconds(warmup: warmup, repeats: repeats) {
             lm.zeroGrad()
             let logits = try! lm.logits(for: batch, positions: positions, cache: nil)
             logits.reshaped([8 * 128, 1024]).crossEntropy(targets: targets).backward()
         }
+        let bothPeak = peakResidentMiB()
         lm.zeroGrad()
         let prompts = TokenBatch(ids: (0..<(8 * 64)).map { _ in Int(rng.next() % 1024) }, batch: 8)
         var sampling = RandomState(seed: 1)
         let generator = TokenGenerator(lm)
+        resetPeakResident()
         let sample = medianMilliseconds(warmup: max(1, warmup / 2), repeats: repeats) {
             _ = try! generator.generate(prompts, options: GenerationOptions(maxNewTokens: 64), using: &sampling)
         }
-        var rows = [BenchmarkRow(name: "qwen_decoder", pass: "forward_backward", shape: "ids[8,128] h128 L4 V1024", ms: both),
-                    BenchmarkRow(name: "qwen_sample", pass: "sample_64", shape: "prompt[8,64] +64 tokens", ms: sample)]
+        var rows = [
+            BenchmarkRow(
+                name: "qwen_decoder", pass: "forward_backward", shape: "ids[8,128] h128 L4 V1024", ms: both, peakRSSMiB: bothPeak),
+            BenchmarkRow(
+                name: "qwen_sample", pass: "sample_64", shape: "prompt[8,64] +64 tokens", ms: sample, peakRSSMiB: peakResidentMiB()),
+        ]
         var versions: String?
         if !noTorch, let out = ReferenceBenchmark(root: URL(fileURLWithPath: root), script: "scripts/bench_transformers_qwen.py")?
             .run(arguments: ["--threads", String(threads), "--warmup", String(warmup), "--repeats", String(repeats)]) {

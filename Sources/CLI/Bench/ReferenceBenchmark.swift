@@ -6,8 +6,17 @@ import Foundation
 struct ReferenceBenchmark {
     struct Result: Decodable {
         var name: String
-        var pass: String
+        /// The pass (`forward`, `forward_backward`); scripts with one pass per case leave it out.
+        var pass: String?
         var ms: Double
+        /// The peak resident memory of the script's process while the case ran (VmHWM reset before it), MiB.
+        var peakRSSMiB: Double?
+        /// The case's matrix-product work in GFLOP (torch.utils.flop_counter), when the script counts it.
+        var gflop: Double?
+        enum CodingKeys: String, CodingKey {
+            case name, pass, ms, gflop
+            case peakRSSMiB = "peak_rss_mib"
+        }
     }
 
     struct Output: Decodable {
@@ -28,13 +37,14 @@ struct ReferenceBenchmark {
     /// Finds `.venv-reference/bin/python` and `script` (a path such as `scripts/bench_torch.py`) under
     /// `root`, the package directory; nil when either is missing.
     init?(root: URL, script path: String) {
-        python = root.appendingPathComponent(".venv-reference/bin/python")
+        python = referencePython(root: root)
         script = root.appendingPathComponent(path)
         let files = FileManager.default
         guard files.isExecutableFile(atPath: python.path), files.fileExists(atPath: script.path) else { return nil }
     }
 
-    /// Runs the script with `arguments`; nil (with a message on standard error) when it fails.
+    /// Runs the script with `arguments`; nil (with a message on standard error) when it fails or
+    /// prints something that is not the expected JSON.
     func run(arguments: [String]) -> Output? {
         let process = Process()
         process.executableURL = python
@@ -52,6 +62,18 @@ struct ReferenceBenchmark {
             FileHandle.standardError.write(Data("\(script.lastPathComponent) exited with status \(process.terminationStatus)\n".utf8))
             return nil
         }
-        return try? JSONDecoder().decode(Output.self, from: data)
+        do { return try JSONDecoder().decode(Output.self, from: data) } catch {
+            FileHandle.standardError.write(Data("\(script.lastPathComponent) printed unexpected output: \(error)\n".utf8))
+            return nil
+        }
     }
+}
+
+/// The reference environment's Python: `$UNIRL_REFERENCE_PYTHON` when set (a checkout without its own
+/// `.venv-reference`, e.g. a git worktree, points at another one), else `root/.venv-reference/bin/python`.
+func referencePython(root: URL) -> URL {
+    if let path = ProcessInfo.processInfo.environment["UNIRL_REFERENCE_PYTHON"], !path.isEmpty {
+        return URL(fileURLWithPath: path)
+    }
+    return root.appendingPathComponent(".venv-reference/bin/python")
 }

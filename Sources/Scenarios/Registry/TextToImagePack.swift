@@ -105,14 +105,8 @@ public struct TextToImagePack: ScenarioPack {
 extension TextToImageSettings {
     /// The unified model `model` names (a folder with lm/, connector/, dm/, vae/), or the bundled one.
     public func loadUnifiedModel() throws -> UnifiedImageGenerator {
-        let generator: UnifiedImageGenerator
-        if !model.isEmpty {
-            generator = try UnifiedImageGenerator(directory: URL(fileURLWithPath: model))
-        } else {
-            guard let bundled = BundledUnifiedModel.directory else { throw TinyModelError.unifiedNotBundled }
-            generator = try UnifiedImageGenerator(directory: bundled)
-        }
-        generator.model.transformer.gradientCheckpointing = gradientCheckpointing
-        return generator
+        if !model.isEmpty { return try UnifiedImageGenerator(directory: URL(fileURLWithPath: model)) }
+        guard let bundled = BundledUnifiedModel.directory else { throw TinyModelError.unifiedNotBundled }
+        return try UnifiedImageGenerator(directory: bundled)
     }
 }

@@ -214,15 +214,30 @@ func stridedCopy(from src: UnsafePointer<Float>, shape: [Int], strides: [Int], t
     let rows = shape.elementCount / Swift.max(inner, 1)
     guard inner > 0 else { return }
     Parallel.forEachRange(rows, costPerItem: inner) { r in
-        for row in r {
-            var rem = row, off = 0
+        guard !r.isEmpty else { return }
+        // The row's multi-index is found by division once per range, then advanced like an odometer:
+        // per-row divisions cost more than copying a head's 32-64 floats (attention head split/merge).
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: Swift.max(rank - 1, 1)) { index in
+            var rem = r.lowerBound, off = 0
             for d in stride(from: rank - 2, through: 0, by: -1) {
-                off += (rem % shape[d]) * strides[d]
+                index[d] = rem % shape[d]
+                off += index[d] * strides[d]
                 rem /= shape[d]
             }
-            let s = src + off, o = dst + row * inner
-            if innerStride == 1 { o.update(from: s, count: inner) } else {
-                for j in 0..<inner { o[j] = s[j * innerStride] }
+            for row in r {
+                let s = src + off, o = dst + row * inner
+                if innerStride == 1 { o.update(from: s, count: inner) } else {
+                    for j in 0..<inner { o[j] = s[j * innerStride] }
+                }
+                var d = rank - 2
+                while d >= 0 {
+                    index[d] += 1
+                    off += strides[d]
+                    if index[d] < shape[d] { break }
+                    off -= index[d] * strides[d]
+                    index[d] = 0
+                    d -= 1
+                }
             }
         }
     }
