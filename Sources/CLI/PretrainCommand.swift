@@ -109,8 +109,8 @@ struct PretrainLM: ParsableCommand {
             ShapesWorld VQA with the decoder and embeddings frozen (LLaVA's first stage), at the processor's \
             min_pixels 84² (9 image tokens per 32 × 32 render); --stage text continues the whole model of --base \
             (the bundled LM by default; tokenizer unchanged) on text tasks worked step by step (column addition \
-            and subtraction with carries and borrows, multiplication as running sums) with replay of VQA, \
-            captions and indirect prompts: 300 steps of 32 at 1e-3 (the shipped \
+            and subtraction with carries and borrows, multiplication as running sums; three quarters with operands \
+            up to 99) with replay of VQA, captions and indirect prompts: 1,000 steps of 32 at 1e-3 (the shipped \
             Sources/Scenarios/Resources/tiny-lm-text, the `text` scenario's cold start). Writes <output>/lm (transformers layout: \
             config.json, model.safetensors in F16, tokenizer.json, tokenizer_config.json, preprocessor_config.json, \
             generation_config.json) and <output>/pretrain_lm.json (losses, seconds, held-out greedy accuracy per \
@@ -122,9 +122,11 @@ struct PretrainLM: ParsableCommand {
 
     @Option(help: "What to train: lm (tokenizer and whole model), vision (vision tower only) or text (worked text tasks), from --base.")
     var stage = Stage.lm
-    @Option(help: "Optimizer steps (default 700 for lm, 300 for vision and text).") var steps: Int?
+    @Option(help: "Optimizer steps (default 700 for lm, 300 for vision, 1000 for text).") var steps: Int?
     @Option(help: "Batch size.") var batchSize = TinyLMPretrainingSettings().batchSize
     @Option(help: "Peak learning rate (default 3e-3; 1e-3 for text).") var learningRate: Float?
+    @Option(help: "--stage text: the share of text tasks with operands up to 99 (default 0.75).")
+    var extendedTextShare: Double?
     @Option(help: "Held-out prompts per evaluated kind.") var evaluationCount = TinyLMPretrainingSettings().evaluationCount
     @Option(help: "Seed of every training draw.") var seed: UInt64 = 0
     @Option(help: "Output folder.") var output = "runs/pretrain-lm"
@@ -133,11 +135,18 @@ struct PretrainLM: ParsableCommand {
     @Option(help: "Also write what the model computes on 2 held-out prompts per kind to this JSON file.")
     var probe: String?
 
+    func validate() throws {
+        if let share = extendedTextShare, !(0...1).contains(share) {
+            throw ValidationError("--extended-text-share must be in [0, 1], got \(share)")
+        }
+    }
+
     func run() throws {
         var settings = stage == .text ? TinyLMPretrainingSettings.textStage : TinyLMPretrainingSettings()
         settings.steps = steps ?? settings.steps
         settings.batchSize = batchSize
         settings.learningRate = learningRate ?? settings.learningRate
+        settings.extendedTextShare = extendedTextShare ?? settings.extendedTextShare
         settings.evaluationCount = evaluationCount
         settings.seed = seed
         let folder = URL(fileURLWithPath: output)

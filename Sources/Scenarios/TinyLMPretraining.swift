@@ -22,16 +22,21 @@ public struct TinyLMPretrainingSettings: Sendable, Equatable {
     public var seed: UInt64 = 0
     /// How text tasks' replies reason. Default `.short` (stage 1 of the bundled LM).
     public var textReasoning = TextReasoningStyle.short
+    /// The share of training text tasks with operands up to 99 (``TinyLMTaskGenerator/extendedTextShare``). Default 0.
+    public var extendedTextShare = 0.0
 
     public init() {}
 
     /// The text stage (`unirl pretrain lm --stage text`): supervised fine-tuning of an already
     /// trained LM on text tasks worked step by step (``WorkedArithmetic``), with replay of the
-    /// other kinds so that VQA and captions are kept: 300 steps of 32 at a peak learning rate of
-    /// 1e-3, mixed 60% text, 20% VQA, 15% captions, 5% indirect prompts.
+    /// other kinds so that VQA and captions are kept: 1,000 steps of 32 at a peak learning rate of
+    /// 1e-3, mixed 60% text, 20% VQA, 15% captions, 5% indirect prompts; three quarters of the
+    /// text tasks have operands up to 99 (training side of the split), so that the questions are
+    /// too many to memorise and the model learns to copy the operands and work the columns.
     public static var textStage: TinyLMPretrainingSettings {
         var s = TinyLMPretrainingSettings()
-        s.steps = 300
+        s.steps = 1000
+        s.extendedTextShare = 0.75
         s.learningRate = 1e-3
         s.mix = [.caption: 0.15, .indirect: 0.05, .vqa: 0.2, .text: 0.6]
         s.textReasoning = .worked
@@ -133,7 +138,7 @@ public struct TinyLMPretraining {
     /// gets (step, total, loss) after every step. Returns the losses.
     @discardableResult
     public func train(_ lm: TinyLM, using rng: inout RandomState, progress: (Int, Int, Float) -> Void = { _, _, _ in }) throws -> [Float] {
-        let generator = TinyLMTaskGenerator(textReasoning: settings.textReasoning)
+        let generator = TinyLMTaskGenerator(textReasoning: settings.textReasoning, extendedTextShare: settings.extendedTextShare)
         let sft = SupervisedFineTuning(model: lm.model, padID: lm.tokenizer.endOfTextID)
         let parameters = lm.model.trainableParameters()
         let optimizer = AdamW(parameters: parameters, learningRate: settings.learningRate, weightDecay: 0.01)

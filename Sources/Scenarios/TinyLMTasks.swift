@@ -95,8 +95,19 @@ public struct TinyLMTaskGenerator: Sendable {
     public let renderer = SceneRenderer(size: 32)
     /// How text tasks' supervised replies reason (the split and the answers do not depend on it).
     public var textReasoning: TextReasoningStyle
+    /// The share of text tasks drawn with operands up to ``extendedMaximumOperand`` instead of
+    /// ShapesWorld's 20 (0: none, and the draws are exactly those of the plain generator). Such
+    /// questions are far too many to memorise, so a model trained on them must copy the operands
+    /// and work the columns; the split still applies to every question by its hash.
+    public var extendedTextShare: Double
+    /// The largest operand of an extended sum or difference (products keep factors up to 9).
+    public var extendedMaximumOperand: Int
 
-    public init(textReasoning: TextReasoningStyle = .short) { self.textReasoning = textReasoning }
+    public init(textReasoning: TextReasoningStyle = .short, extendedTextShare: Double = 0, extendedMaximumOperand: Int = 99) {
+        self.textReasoning = textReasoning
+        self.extendedTextShare = extendedTextShare
+        self.extendedMaximumOperand = extendedMaximumOperand
+    }
 
     /// The split of a VQA sample.
     public static func split(of sample: VQASample) -> PromptSplit {
@@ -142,7 +153,8 @@ public struct TinyLMTaskGenerator: Sendable {
             }
         case .text:
             while true {
-                let t = TextTaskGenerator().sample(using: &rng)
+                let extended = extendedTextShare > 0 && Double(rng.nextUniform()) < extendedTextShare
+                let t = TextTaskGenerator(maximumOperand: extended ? max(2, extendedMaximumOperand) : 20).sample(using: &rng)
                 guard Self.split(of: t) == split else { continue }
                 return TinyLMTask(
                     kind: .text, prompt: t.question,

@@ -48,7 +48,7 @@ import UniRLTensor
         #expect(rows.allSatisfy { ($0["completions/clipped_ratio"] as? Double) == 1 })
         for file in [
             "summary.json", "reward_curve.png", "curve_reward.png", "curve_kl.png", "curve_entropy.png",
-            "curve_completions_mean_length.png",
+            "curve_completions_mean_length.png", "heldout_start.jsonl", "heldout_end.jsonl",
         ] {
             #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent(file).path), "\(file)")
         }

@@ -87,6 +87,26 @@ import UniRLTensor
         #expect(seen == ["multiply", "borrow", "carry", "zero"])
     }
 
+    /// The text stage's extended questions (operands up to 99) keep the split: every training
+    /// question hashes to the training side and none is a held-out question; a share of 0 draws
+    /// exactly what the plain generator draws.
+    @Test func extendedOperandsKeepTheSplit() throws {
+        let heldOut = Set(TinyLMPretraining(settings: TinyLMPretrainingSettings()).heldOutTasks().map(\.prompt))
+        var rng = RandomState(seed: 5)
+        let generator = TinyLMTaskGenerator(textReasoning: .worked, extendedTextShare: 0.5)
+        var largest = 0
+        for _ in 0..<600 {
+            let task = generator.task(.text, split: .train, using: &rng)
+            #expect(PromptSplit.of(caption: task.prompt) == .train && !heldOut.contains(task.prompt), "\(task.prompt)")
+            #expect(task.isCorrect(try #require(task.completion)), "\(task.prompt)")
+            largest = max(largest, task.prompt.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.max() ?? 0)
+        }
+        #expect(largest > 20)
+        var a = RandomState(seed: 9), b = RandomState(seed: 9)
+        let plain = TinyLMTaskGenerator(), none = TinyLMTaskGenerator(extendedTextShare: 0)
+        for _ in 0..<50 { #expect(plain.task(.text, split: .train, using: &a).prompt == none.task(.text, split: .train, using: &b).prompt) }
+    }
+
     /// The text stage's bundle loads with the bundled LM's tokenizer and shapes.
     @Test func textStageBundleLoads() throws {
         let text = try #require(TinyLM.bundledTextDirectory)

@@ -143,8 +143,10 @@ public final class AnswerScenario: Scenario {
     }
 
     /// Greedy accuracy on `tasks` (the answer alone, format not required), the share of
-    /// completions in the format, and accuracy per question kind.
-    public func accuracy(on tasks: [AnswerTask]) throws -> (accuracy: Double, format: Double, bySubkind: [String: Double]) {
+    /// completions in the format, accuracy per question kind, and the completions themselves.
+    public func accuracy(
+        on tasks: [AnswerTask]
+    ) throws -> (accuracy: Double, format: Double, bySubkind: [String: Double], completions: [String]) {
         let prompts = try tasks.map { try lm.prompt(text: $0.question, images: $0.images) }
         let completions = try lm.greedy(prompts, maxNewTokens: evaluationTokens)
         let accuracy = AnswerAccuracyReward(), format = ThinkAnswerFormat()
@@ -158,6 +160,6 @@ public final class AnswerScenario: Scenario {
         }
         let n = Double(max(tasks.count, 1))
         let byKind = Dictionary(uniqueKeysWithValues: kindCount.map { ($0.key, Double(kindRight[$0.key] ?? 0) / Double($0.value)) })
-        return (Double(right) / n, Double(formatted) / n, byKind)
+        return (Double(right) / n, Double(formatted) / n, byKind, completions.map(\.text))
     }
 }
