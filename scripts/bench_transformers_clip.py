@@ -25,7 +25,7 @@ import transformers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peak_rss import peak_rss_mib, reset_peak_rss  # noqa: E402
-from transformers import CLIPConfig, CLIPModel
+from transformers import CLIPConfig, CLIPModel  # noqa: E402
 
 
 def time_fn(fn, warmup, repeats):

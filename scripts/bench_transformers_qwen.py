@@ -26,7 +26,7 @@ import transformers
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peak_rss import peak_rss_mib, reset_peak_rss  # noqa: E402
-from transformers import Qwen2Config, Qwen2ForCausalLM
+from transformers import Qwen2Config, Qwen2ForCausalLM  # noqa: E402
 
 CONFIG = dict(hidden_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
               intermediate_size=384, vocab_size=1024, tie_word_embeddings=False, attn_implementation="sdpa",
