@@ -127,7 +127,11 @@ import UniRLTensor
             }
         }
         let evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
-        #expect(Set(evaluation.components.map(\.name)) == ["edit_direction", "cycle_clip_i", "edit_palette_fit"])
+        #expect(Set(evaluation.components.map(\.name))
+                == ["edit_direction", "cycle_clip_i", "edit_palette_fit", "edit_exact", "reward_when_exact", "reward_when_not_exact"])
+        // The diagnostics split the totals by the detector's verdict on the edit: each sample is in exactly one.
+        let parts = evaluation.components.filter { $0.name.hasPrefix("reward_when") }.map(\.scores)
+        #expect(parts.count == 2 && zip(parts[0], parts[1]).allSatisfy { ($0 == nil) != ($1 == nil) })
         #expect(evaluation.totals.allSatisfy { $0.value?.isFinite == true })
 
         func values(_ m: any Module) -> [Float] { m.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars) }
@@ -148,7 +152,8 @@ import UniRLTensor
         #expect(loss.isFinite && m["kl"] != nil)
         let mismatch = try #require(m["logprob_mismatch/max"])
         #expect(mismatch < 1e-3)
-        for key in ["rewards/edit_direction/mean", "rewards/cycle_clip_i/mean", "rewards/edit_palette_fit/mean", "approx_kl"] {
+        for key in ["rewards/edit_direction/mean", "rewards/cycle_clip_i/mean", "rewards/edit_palette_fit/mean", "rewards/edit_exact/mean",
+                    "approx_kl"] {
             #expect(m[key] != nil, "no \(key)")
         }
         #expect(values(scenario.model.lm) == lm)
