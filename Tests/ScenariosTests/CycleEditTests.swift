@@ -166,19 +166,22 @@ import UniRLTensor
         let dir = temporaryDirectory()
         var runner = ScenarioRunner(pack: CycleEditPack())
         runner.log = { _ in }
-        let overrides = Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5"]
+        let overrides = Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5", "scenario.lambda_exact=0.25"]
         let summary = try await runner.run(configFile: nil, overrides: overrides)
         #expect(summary.scenario == "cycle-edit" && summary.metric == "edit_success" && summary.evalPrompts == 3)
         #expect((0...1).contains(summary.before) && (0...1).contains(summary.after) && summary.steps == 1)
         for key in ["clip_direction_start", "clip_i_edit_source_end", "cycle_success_end", "lambda_quality_end"] {
             #expect(summary.extra[key] != nil, "\(key)")
         }
-        #expect(summary.extra["lambda_quality_end"] == 0.5)
+        #expect(summary.extra["lambda_quality_end"] == 0.5 && summary.extra["lambda_exact_end"] == 0.25)
         for file in ["edits_start.png", "edits_end.png", "eval_start.json", "eval_end.json", "reward_curve.png", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")
         }
         await #expect(throws: ConfigurationError.self) {
             _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)-bad", "scenario.lambda_edit=-1"])
+        }
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)-bad", "scenario.eval_every=-1"])
         }
     }
 }

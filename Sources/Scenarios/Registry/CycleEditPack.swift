@@ -26,9 +26,13 @@ public struct CycleEditPack: ScenarioPack {
     /// among the first 6 is stochastic, recorded and trained; the others are ODE steps (replaying all
     /// lets the low-noise last steps, which cannot recolour, move, add or remove a shape, dominate the
     /// gradient). The sampler's log-probs are π_old (the single update of a step is on-policy).
+    /// Advantages are centred per group and scaled by the batch's std (`batch_std`), not each
+    /// group's: a group whose CLIP scores differ only a little (no exact edit among its samples)
+    /// then gets small advantages instead of being blown up to unit spread (README, "Cycle-Edit").
     public var defaultOverrides: [String] {
         ["run.steps=\(Self.defaultSteps)", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
-         "trainer.gradient_accumulation=4", "trainer.advantage_clip=5", "trainer.recompute_old_log_probs=false",
+         "trainer.gradient_accumulation=4", "trainer.advantage_clip=5", "trainer.advantage_scaling=batch_std",
+         "trainer.recompute_old_log_probs=false",
          "experts.dm.learning_rate=0.0003", "experts.dm.loss_weight=2", "experts.dm.beta=0.008", "experts.dm.clip_low=0.0001",
          "experts.dm.clip_high=0.0001", "experts.dm.sde_window_size=3", "experts.dm.sde_window_mode=random",
          "experts.dm.sde_window_end=6"]
@@ -39,7 +43,7 @@ public struct CycleEditPack: ScenarioPack {
     public let evaluationSeed: UInt64 = 0
 
     /// GRPO steps of a default run.
-    public static let defaultSteps = 40
+    public static let defaultSteps = 30
 
     public init() {}
 
