@@ -6,13 +6,16 @@
 #
 #   scripts/cycle-edit-tradeoff.sh [extra key=value overrides, e.g. run.steps=20]
 #
-# UNIRL (default .build/release/unirl) and OUT (default runs/cycle-edit-tradeoff) may be set.
+# UNIRL (default .build/release/unirl) and OUT (default runs/cycle-edit-tradeoff) may be set;
+# REUSE=1 keeps a setting whose summary.json is already there (e.g. a default run written to
+# $OUT/edit4-cycle1) instead of training it again.
 set -eu
 UNIRL=${UNIRL:-.build/release/unirl}
 OUT=${OUT:-runs/cycle-edit-tradeoff}
 SETTINGS="4:1 1:4 4:0"
 for s in $SETTINGS; do
     edit=${s%:*}; cycle=${s#*:}
+    if [ "${REUSE:-0}" = 1 ] && [ -f "$OUT/edit$edit-cycle$cycle/summary.json" ]; then continue; fi
     "$UNIRL" train --scenario cycle-edit run.output_dir="$OUT/edit$edit-cycle$cycle" run.overwrite=true \
         scenario.lambda_edit="$edit" scenario.lambda_cycle="$cycle" "$@"
 done

@@ -38,7 +38,11 @@ extension PretrainUnified {
             var s = CycleEditSettings()
             s.testEdits = evalEdits
             let examples = s.edits(.test)
-            let loaded = try UnifiedEditModel.load(from: folder, base: base.map { URL(fileURLWithPath: $0) })
+            // An edit folder as --base (connector/ and dm/ only) takes the LM and DC-AE of the bundled model, as training did.
+            let withLM = base.map { URL(fileURLWithPath: $0) }.flatMap {
+                FileManager.default.fileExists(atPath: $0.appendingPathComponent("lm/config.json").path) ? $0 : nil
+            }
+            let loaded = try UnifiedEditModel.load(from: folder, base: withLM)
             let evaluation = CycleEditEvaluation()
             let evalBar = ProgressBar(total: 2 * examples.count, keys: [])
             let (edited, reconstructed) = try evaluation.draw(loaded, examples: examples,

@@ -75,9 +75,10 @@ public final class CycleEditScenario: Scenario {
         testEdits = settings.edits(.test)
     }
 
-    /// λ1·CLIP direction(source → edit) + λ2·CLIP-I(reconstruction, source) + λ3·palette fit(edit),
-    /// with the components named `edit_direction`, `cycle_clip_i` and `edit_palette_fit` in the metrics.
-    public static func reward(settings: CycleEditSettings, clip: CLIPEmbedder) -> WeightedRewards<CycleEditOutput> {
+    /// λ1·CLIP direction(source → edit) + λ2·CLIP-I(reconstruction, source) + λ3·palette fit(edit)
+    /// + λ4·exact(edit), with the components named `edit_direction`, `cycle_clip_i`, `edit_palette_fit`
+    /// and `edit_exact` in the metrics, and the diagnostics of ``CycleEditReward``.
+    public static func reward(settings: CycleEditSettings, clip: CLIPEmbedder) -> CycleEditReward {
         let direction = CLIPDirection(clip: clip), similarity = CLIPImageSimilarity(clip: clip), quality = PaletteFitReward()
         let edit = FunctionReward<CycleEditOutput>(name: "edit_direction") { batch in
             try await direction.scores(for: batch.map {
@@ -91,8 +92,13 @@ public final class CycleEditScenario: Scenario {
         let clean = FunctionReward<CycleEditOutput>(name: "edit_palette_fit") { batch in
             try await quality.scores(for: batch.map(\.edited))
         }
-        return WeightedRewards(
-            name: "cycle_edit", [(edit, settings.lambdaEdit), (cycle, settings.lambdaCycle), (clean, settings.lambdaQuality)])
+        let exact = FunctionReward<CycleEditOutput>(name: "edit_exact") { batch in
+            let detector = CycleEditEvaluation()
+            return batch.map { detector.matches($0.edited, scene: $0.example.sample.target) ? 1 : 0 }
+        }
+        return CycleEditReward(weighted: WeightedRewards(
+            name: "cycle_edit",
+            [(edit, settings.lambdaEdit), (cycle, settings.lambdaCycle), (clean, settings.lambdaQuality), (exact, settings.lambdaExact)]))
     }
 
     public func prompts(_ split: DatasetSplit) throws -> [EditExample] { split == .train ? trainEdits : testEdits }
@@ -132,5 +138,33 @@ public final class CycleEditScenario: Scenario {
                 segments: [TrajectorySegment(expert: policy, rollout: edits[i], condition: forward[i]),
                            TrajectorySegment(expert: policy, rollout: cycles[i], condition: backward[i])])
         }
+    }
+}
+
+/// The Cycle-Edit reward (``CycleEditScenario/reward(settings:clip:)``) with two diagnostics that
+/// say whether it tracks the held-out metric on the training side: `reward_when_exact` and
+/// `reward_when_not_exact`, the total of the edits ShapesEval's detector reads as exactly the
+/// target scene and of the others (each logged as `rewards/<name>/mean` over the samples it covers).
+public struct CycleEditReward: RewardFunction {
+    public let name = "cycle_edit"
+    public let weighted: WeightedRewards<CycleEditOutput>
+
+    public init(weighted: WeightedRewards<CycleEditOutput>) {
+        self.weighted = weighted
+    }
+
+    public func scores(for batch: [CycleEditOutput]) async throws -> [Float?] {
+        await evaluate(batch).totals.map(\.value)
+    }
+
+    public func evaluate(_ batch: [CycleEditOutput]) async -> RewardEvaluation {
+        var evaluation = await weighted.evaluate(batch)
+        guard let exact = evaluation.components.first(where: { $0.name == "edit_exact" }) else { return evaluation }
+        let totals = evaluation.totals.map(\.value)
+        evaluation.components.append(RewardComponent(
+            name: "reward_when_exact", scores: zip(totals, exact.scores).map { $1 == 1 ? $0 : nil }))
+        evaluation.components.append(RewardComponent(
+            name: "reward_when_not_exact", scores: zip(totals, exact.scores).map { $1 == 0 ? $0 : nil }))
+        return evaluation
     }
 }

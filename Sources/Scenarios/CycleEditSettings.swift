@@ -21,6 +21,10 @@ public struct CycleEditSettings: MergeableSettings, Sendable, Equatable {
     public var lambdaEdit: Float = 4
     public var lambdaCycle: Float = 1
     public var lambdaQuality: Float = 0
+    /// λ4, an optional term beyond the paper: 1 when ShapesEval's detector reads the edit as exactly the
+    /// target scene (the held-out metric on training quadruples). 0 by default: it is logged
+    /// (`rewards/edit_exact/mean`), not rewarded.
+    public var lambdaExact: Float = 0
     /// Training quadruples (drawn from the training side of the split with `edit_seed`) and
     /// held-out quadruples (the evaluation side, drawn with `edit_seed + 1`).
     public var trainEdits = 512
@@ -29,14 +33,16 @@ public struct CycleEditSettings: MergeableSettings, Sendable, Equatable {
     /// The edit model folder (connector/ and dm/, optionally lm/ and vae/); empty: the bundled
     /// `tiny-unified-edit` over `tiny-unified`.
     public var model = ""
+    /// GRPO steps between held-out evaluations (`eval_curve.png`); 0: at the start and the end only.
+    public var evalEvery = 0
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case samplingSteps = "sampling_steps", evaluationSteps = "evaluation_steps", shift, noiseLevel = "noise_level"
         case guidanceScale = "guidance_scale", referenceGuidanceScale = "reference_guidance_scale"
-        case lambdaEdit = "lambda_edit", lambdaCycle = "lambda_cycle", lambdaQuality = "lambda_quality"
-        case trainEdits = "train_edits", testEdits = "test_edits", editSeed = "edit_seed", model
+        case lambdaEdit = "lambda_edit", lambdaCycle = "lambda_cycle", lambdaQuality = "lambda_quality", lambdaExact = "lambda_exact"
+        case trainEdits = "train_edits", testEdits = "test_edits", editSeed = "edit_seed", model, evalEvery = "eval_every"
     }
 
     /// The SDE policy settings of both trajectories.
@@ -60,12 +66,14 @@ public struct CycleEditSettings: MergeableSettings, Sendable, Equatable {
         try check(evaluationSteps >= 1, "evaluation_steps", "must be ≥ 1")
         try check(shift > 0, "shift", "must be > 0")
         try check(noiseLevel > 0, "noise_level", "must be > 0")
-        for (key, v) in [("lambda_edit", lambdaEdit), ("lambda_cycle", lambdaCycle), ("lambda_quality", lambdaQuality)] {
+        for (key, v) in [("lambda_edit", lambdaEdit), ("lambda_cycle", lambdaCycle), ("lambda_quality", lambdaQuality),
+                         ("lambda_exact", lambdaExact)] {
             try check(v.isFinite && v >= 0, key, "must be a finite number ≥ 0")
         }
-        try check(lambdaEdit + lambdaCycle + lambdaQuality > 0, "lambda_edit", "at least one λ must be > 0")
+        try check(lambdaEdit + lambdaCycle + lambdaQuality + lambdaExact > 0, "lambda_edit", "at least one λ must be > 0")
         try check(trainEdits >= 1, "train_edits", "must be ≥ 1")
         try check(testEdits >= 1, "test_edits", "must be ≥ 1")
+        try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
     }
 
     /// The quadruples of a split: `train_edits` of the training side, `test_edits` of the evaluation side.

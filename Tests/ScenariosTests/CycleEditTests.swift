@@ -127,7 +127,11 @@ import UniRLTensor
             }
         }
         let evaluation = await scenario.reward.evaluate(trajectories.map(\.output))
-        #expect(Set(evaluation.components.map(\.name)) == ["edit_direction", "cycle_clip_i", "edit_palette_fit"])
+        #expect(Set(evaluation.components.map(\.name))
+                == ["edit_direction", "cycle_clip_i", "edit_palette_fit", "edit_exact", "reward_when_exact", "reward_when_not_exact"])
+        // The diagnostics split the totals by the detector's verdict on the edit: each sample is in exactly one.
+        let parts = evaluation.components.filter { $0.name.hasPrefix("reward_when") }.map(\.scores)
+        #expect(parts.count == 2 && zip(parts[0], parts[1]).allSatisfy { ($0 == nil) != ($1 == nil) })
         #expect(evaluation.totals.allSatisfy { $0.value?.isFinite == true })
 
         func values(_ m: any Module) -> [Float] { m.namedParameters().sorted { $0.name < $1.name }.flatMap(\.parameter.value.scalars) }
@@ -148,7 +152,8 @@ import UniRLTensor
         #expect(loss.isFinite && m["kl"] != nil)
         let mismatch = try #require(m["logprob_mismatch/max"])
         #expect(mismatch < 1e-3)
-        for key in ["rewards/edit_direction/mean", "rewards/cycle_clip_i/mean", "rewards/edit_palette_fit/mean", "approx_kl"] {
+        for key in ["rewards/edit_direction/mean", "rewards/cycle_clip_i/mean", "rewards/edit_palette_fit/mean", "rewards/edit_exact/mean",
+                    "approx_kl"] {
             #expect(m[key] != nil, "no \(key)")
         }
         #expect(values(scenario.model.lm) == lm)
@@ -161,19 +166,22 @@ import UniRLTensor
         let dir = temporaryDirectory()
         var runner = ScenarioRunner(pack: CycleEditPack())
         runner.log = { _ in }
-        let overrides = Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5"]
+        let overrides = Self.tinyRun + ["run.output_dir=\(dir)", "scenario.lambda_quality=0.5", "scenario.lambda_exact=0.25"]
         let summary = try await runner.run(configFile: nil, overrides: overrides)
         #expect(summary.scenario == "cycle-edit" && summary.metric == "edit_success" && summary.evalPrompts == 3)
         #expect((0...1).contains(summary.before) && (0...1).contains(summary.after) && summary.steps == 1)
         for key in ["clip_direction_start", "clip_i_edit_source_end", "cycle_success_end", "lambda_quality_end"] {
             #expect(summary.extra[key] != nil, "\(key)")
         }
-        #expect(summary.extra["lambda_quality_end"] == 0.5)
+        #expect(summary.extra["lambda_quality_end"] == 0.5 && summary.extra["lambda_exact_end"] == 0.25)
         for file in ["edits_start.png", "edits_end.png", "eval_start.json", "eval_end.json", "reward_curve.png", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: dir + "/" + file), "no \(file)")
         }
         await #expect(throws: ConfigurationError.self) {
             _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)-bad", "scenario.lambda_edit=-1"])
+        }
+        await #expect(throws: ConfigurationError.self) {
+            _ = try await runner.run(configFile: nil, overrides: Self.tinyRun + ["run.output_dir=\(dir)-bad", "scenario.eval_every=-1"])
         }
     }
 }

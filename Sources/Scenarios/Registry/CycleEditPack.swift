@@ -21,19 +21,24 @@ public struct CycleEditPack: ScenarioPack {
     public let metricName = "edit_success"
     public let experts = [ExpertDeclaration("dm", kind: .sde)]
     /// loss_weight 2 and β doubled turn the trainer's mean over the 2G segments into the official
-    /// PG₁ + PG₂ + β(KL₁ + KL₂) with β = 0.004 (``CycleEditScenario``).
+    /// PG₁ + PG₂ + β(KL₁ + KL₂) with β = 0.004 (``CycleEditScenario``). Both trajectories use
+    /// Flow-GRPO-Fast's window as `t2i` does: of the official 10 sampler steps, a window of 3 drawn
+    /// among the first 6 is stochastic, recorded and trained; the others are ODE steps (replaying all
+    /// lets the low-noise last steps, which cannot recolour, move, add or remove a shape, dominate the
+    /// gradient). The sampler's log-probs are π_old (the single update of a step is on-policy).
+    /// Advantages are centred per group and scaled by the batch's std (`batch_std`), not each
+    /// group's: a group whose CLIP scores differ only a little (no exact edit among its samples)
+    /// then gets small advantages instead of being blown up to unit spread (README, "Cycle-Edit").
     public var defaultOverrides: [String] {
-        ["run.steps=\(Self.defaultSteps)", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=6",
-         "trainer.gradient_accumulation=4", "trainer.advantage_clip=5", "experts.dm.learning_rate=0.0003",
-         "experts.dm.loss_weight=2", "experts.dm.beta=0.008", "experts.dm.clip_low=0.0001", "experts.dm.clip_high=0.0001"]
+        ["run.steps=\(Self.defaultSteps)", "run.checkpoint_every=0", "trainer.prompts_per_step=4", "trainer.group_size=8",
+         "trainer.gradient_accumulation=4", "trainer.advantage_clip=5", "trainer.advantage_scaling=batch_std",
+         "trainer.recompute_old_log_probs=false",
+         "experts.dm.learning_rate=0.0003", "experts.dm.loss_weight=2", "experts.dm.beta=0.008", "experts.dm.clip_low=0.0001",
+         "experts.dm.clip_high=0.0001", "experts.dm.sde_window_size=3", "experts.dm.sde_window_mode=random",
+         "experts.dm.sde_window_end=6"]
     }
-    /// 6 SDE steps per trajectory instead of the official 10: two trajectories per sample with triple
-    /// guidance make a step 3× a t2i step, and a default run must fit 20 minutes on 2 cores.
-    public var defaultSettings: CycleEditSettings {
-        var s = CycleEditSettings()
-        s.samplingSteps = 6
-        return s
-    }
+    /// The official 10 sampler steps per trajectory (only the window's 3 are replayed).
+    public var defaultSettings: CycleEditSettings { CycleEditSettings() }
     /// Seed of the evaluation noise (the same at the start and the end).
     public let evaluationSeed: UInt64 = 0
 
@@ -41,6 +46,8 @@ public struct CycleEditPack: ScenarioPack {
     public static let defaultSteps = 30
 
     public init() {}
+
+    public func evaluationInterval(settings: CycleEditSettings) -> Int { settings.evalEvery }
 
     public func makeScenario(settings: CycleEditSettings, configuration: GRPOConfiguration) throws -> CycleEditScenario {
         let scenario = try CycleEditScenario(generator: try settings.loadEditModel(), settings: settings)
@@ -67,6 +74,7 @@ public struct CycleEditPack: ScenarioPack {
         extra["lambda_edit"] = Double(scenario.settings.lambdaEdit)
         extra["lambda_cycle"] = Double(scenario.settings.lambdaCycle)
         extra["lambda_quality"] = Double(scenario.settings.lambdaQuality)
+        extra["lambda_exact"] = Double(scenario.settings.lambdaExact)
         if phase == .during { return ScenarioEvaluation(metric: report.editSuccess, prompts: examples.count, extra: extra) }
         try CycleEditEvaluation.grid(examples: examples, edited: edited, reconstructed: reconstructed)
             .writePNG(to: output.appendingPathComponent("edits_\(phase.rawValue).png"))
