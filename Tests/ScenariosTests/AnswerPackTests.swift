@@ -60,6 +60,33 @@ import UniRLTensor
         #expect(try TinyLM.load(from: saved).model.parameterCount() == bundled.model.parameterCount())
     }
 
+    /// `scenario.pass_at_k`: sampled accuracy and pass@k on the held-out questions at the start and
+    /// the end; pass@1 is the sampled mean, pass@k lies between the mean and k × the mean, and the
+    /// draws are seeded.
+    @Test func passAtKIsReportedAndBounded() async throws {
+        var settings = AnswerPack(task: .text).defaultSettings
+        settings.testPrompts = 6
+        settings.forgetting = false
+        let scenario = try AnswerPack(task: .text).makeScenario(settings: settings, configuration: GRPOConfiguration())
+        let one = try scenario.sampledAccuracy(on: scenario.test, samples: 1)
+        #expect(one.mean == one.passAtK)
+        let three = try scenario.sampledAccuracy(on: scenario.test, samples: 3)
+        #expect(three.passAtK >= three.mean && three.passAtK <= min(1, 3 * three.mean) + 1e-12)
+        #expect(try scenario.sampledAccuracy(on: scenario.test, samples: 3) == three)
+        #expect(three.mean > 0, "the text stage answers some of six held-out questions when sampling")
+
+        let output = temporaryDirectory("passk")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let summary = try await ScenarioRunner(pack: AnswerPack(task: .text))
+            .run(configFile: nil, overrides: quick(output, ["run.steps=1", "scenario.pass_at_k=2", "scenario.forgetting=false"]))
+        for key in ["sampled_accuracy_start", "pass_at_k_start", "sampled_accuracy_end", "pass_at_k_end"] {
+            #expect(summary.extra[key].map { (0...1).contains($0) } == true, "\(key)")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ScenarioRunner(pack: AnswerPack(task: .text)).resolve(configFile: nil, overrides: ["scenario.pass_at_k=-1"])
+        }
+    }
+
     @Test func aMalformedPromptFileLineIsNamed() throws {
         let dir = temporaryDirectory("prompts")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

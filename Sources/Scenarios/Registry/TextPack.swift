@@ -37,6 +37,12 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
     /// Held-out accuracy also every this many steps (0: start and end only), for `eval_curve.png`;
     /// the other scenario's accuracy is measured at the start and end only. Default 0.
     public var evalEvery = 0
+    /// At the start and the end, also sample this many completions per held-out question (the
+    /// rollouts' temperature, top-k, top-p; a fixed seed) and report `sampled_accuracy` (their mean
+    /// accuracy) and `pass_at_k` (the share of questions with at least one right). It tells whether
+    /// the model can sample right answers that greedy decoding misses — what GRPO can sharpen.
+    /// 0 (default): off.
+    public var passAtK = 0
 
     public init() {}
 
@@ -44,7 +50,7 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
         case lm, prompts, trainPrompts = "train_prompts", testPrompts = "test_prompts", maxNewTokens = "max_new_tokens"
         case temperature, topK = "top_k", topP = "top_p", evaluationTokens = "evaluation_tokens"
         case formatWeight = "format_weight", promptSeed = "prompt_seed", forgetting, evalEvery = "eval_every"
-        case extendedShare = "extended_share"
+        case extendedShare = "extended_share", passAtK = "pass_at_k"
     }
 
     public func validate() throws {
@@ -61,6 +67,7 @@ public struct AnswerScenarioSettings: MergeableSettings, Sendable, Equatable {
         try check(formatWeight >= 0, "format_weight", "must be ≥ 0")
         try check(evalEvery >= 0, "eval_every", "must be ≥ 0")
         try check(extendedShare >= 0 && extendedShare <= 1, "extended_share", "must be in [0, 1]")
+        try check(passAtK >= 0 && passAtK <= 64, "pass_at_k", "must be in 0…64")
     }
 
     /// The rollout sampling options.
@@ -159,7 +166,7 @@ public struct AnswerPack: ScenarioPack {
                 + "\(settings.maxNewTokens) tokens at temperature \(settings.temperature)")
         return AnswerScenario(
             lm: lm, train: train, test: test, other: other, formatWeight: settings.formatWeight,
-            evaluationTokens: settings.evaluationTokens)
+            evaluationTokens: settings.evaluationTokens, passAtK: settings.passAtK)
     }
 
     public func evaluate(
@@ -181,6 +188,11 @@ public struct AnswerPack: ScenarioPack {
         var extra = ["format_rate": result.format]
         for (k, v) in result.bySubkind where !k.isEmpty { extra["accuracy/\(k)"] = v }
         var line = String(format: "%@ held-out accuracy %.1f%% (format %.1f%%)", name, 100 * result.accuracy, 100 * result.format)
+        if scenario.passAtK > 0, phase != .during {
+            let sampled = try scenario.sampledAccuracy(on: scenario.test, samples: scenario.passAtK)
+            (extra["sampled_accuracy"], extra["pass_at_k"]) = (sampled.mean, sampled.passAtK)
+            line += String(format: "; sampled %.1f%%, pass@%d %.1f%%", 100 * sampled.mean, scenario.passAtK, 100 * sampled.passAtK)
+        }
         if let other = scenario.other, phase != .during {
             let o = try scenario.accuracy(on: other.tasks)
             extra["\(other.name)_accuracy"] = o.accuracy

@@ -109,10 +109,12 @@ public final class AnswerScenario: Scenario {
     /// Held-out questions of the other scenario (forgetting), if any.
     public let other: (name: String, tasks: [AnswerTask])?
     public let evaluationTokens: Int
+    /// Completions sampled per held-out question for `pass_at_k` (0: none).
+    public let passAtK: Int
 
     public init(
         lm: AnswerLanguageModel, train: [AnswerTask], test: [AnswerTask], other: (String, [AnswerTask])?,
-        formatWeight: Float, evaluationTokens: Int
+        formatWeight: Float, evaluationTokens: Int, passAtK: Int = 0
     ) {
         self.lm = lm
         self.experts = [lm.expert]
@@ -120,6 +122,7 @@ public final class AnswerScenario: Scenario {
         self.test = test
         self.other = other.map { (name: $0.0, tasks: $0.1) }
         self.evaluationTokens = evaluationTokens
+        self.passAtK = passAtK
         var terms: [(any RewardFunction<AnswerSample>, Float)] = [(AnswerAccuracyReward(), 1)]
         if formatWeight > 0 { terms.append((AnswerFormatReward(), formatWeight)) }
         self.reward = WeightedRewards(name: "answer", terms)
@@ -161,5 +164,26 @@ public final class AnswerScenario: Scenario {
         let n = Double(max(tasks.count, 1))
         let byKind = Dictionary(uniqueKeysWithValues: kindCount.map { ($0.key, Double(kindRight[$0.key] ?? 0) / Double($0.value)) })
         return (Double(right) / n, Double(formatted) / n, byKind, completions.map(\.text))
+    }
+
+    /// `samples` completions per question of `tasks`, drawn as rollouts are (the expert's sampling
+    /// options) from a fixed seed, 25 questions at a time: their mean accuracy and pass@`samples`,
+    /// the share of questions with at least one right answer.
+    public func sampledAccuracy(on tasks: [AnswerTask], samples: Int, seed: UInt64 = 0) throws -> (mean: Double, passAtK: Double) {
+        var rng = RandomState(seed: seed)
+        let accuracy = AnswerAccuracyReward()
+        var right = 0, solved = 0
+        for start in stride(from: 0, to: tasks.count, by: 25) {
+            let chunk = Array(tasks[start..<min(start + 25, tasks.count)])
+            let rows = try rollout(chunk, group: samples, using: &rng)
+            var any = [Bool](repeating: false, count: chunk.count)
+            for row in rows where accuracy.isCorrect(row.output) {
+                right += 1
+                any[row.promptIndex] = true
+            }
+            solved += any.filter { $0 }.count
+        }
+        let n = Double(max(tasks.count, 1))
+        return (Double(right) / (n * Double(samples)), Double(solved) / n)
     }
 }
